@@ -1,0 +1,1 @@
+"""Cost models: FLOP and parameter counting (later: effective shapes, latency)."""
