@@ -1,0 +1,89 @@
+"""Base class of the block layers: a Keras layer that can also be inlined.
+
+A block owns standard Keras sublayers and wires them in :meth:`forward`.
+Called as a layer it behaves like any Keras layer. :meth:`inline` applies the
+same sublayers directly to a symbolic tensor, so a functional model built with
+it contains only the standard layers (Conv2D, BatchNormalization, ...) and
+works unchanged with the TFLite converter and quantization tooling. One
+definition of each block therefore serves both uses.
+"""
+
+from __future__ import annotations
+
+import keras
+
+# BatchNorm settings of the reference PyTorch models (torch defaults:
+# momentum 0.1 there is 0.9 here, eps 1e-5).
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-5
+
+# Kaiming-normal with fan-out, the init of the reference conv layers.
+CONV_INITIALIZER = {"class_name": "VarianceScaling",
+                    "config": {"scale": 2.0, "mode": "fan_out",
+                               "distribution": "untruncated_normal"}}
+
+RELU = "relu"
+HSWISH = "hswish"
+ACTIVATIONS = (RELU, HSWISH, None)
+
+
+def activation_layer(activation: str | None, name: str) -> keras.layers.Layer | None:
+  """ReLU, h-swish (``x * relu6(x + 3) / 6``) or nothing."""
+  if activation == RELU:
+    return keras.layers.ReLU(name=name)
+  if activation == HSWISH:
+    return keras.layers.Activation("hard_swish", name=name)
+  if activation is None:
+    return None
+  raise ValueError(f"unknown activation {activation!r}; known: relu, hswish")
+
+
+def batch_norm(name: str) -> keras.layers.BatchNormalization:
+  return keras.layers.BatchNormalization(momentum=BN_MOMENTUM,
+                                         epsilon=BN_EPSILON, name=name)
+
+
+def padding_layer(kernel_size: int, strides: int, name: str):
+  """Symmetric ``k // 2`` padding as in the reference models, or None.
+
+  At stride 1 Keras' ``"same"`` is already symmetric for odd kernels, so an
+  explicit pad layer is only needed for strided convs.
+  """
+  if strides > 1 and kernel_size > 1:
+    return keras.layers.ZeroPadding2D(kernel_size // 2, name=name)
+  return None
+
+
+def conv_padding(kernel_size: int, strides: int) -> str:
+  return "valid" if strides > 1 and kernel_size > 1 else "same"
+
+
+class CompositeBlock(keras.layers.Layer):
+  """A layer made of standard sublayers; subclasses implement ``forward``."""
+
+  def forward(self, x, training=None):
+    raise NotImplementedError
+
+  def inline(self, x, training=None):
+    """Applies the sublayers to ``x`` without wrapping them in this layer."""
+    y = self.forward(x, training=training)
+    self.built = True
+    return y
+
+  def build(self, input_shape):
+    # Running forward on a symbolic tensor builds every sublayer with its real
+    # input shape, which `.keras` loading needs before it restores weights.
+    self.forward(keras.KerasTensor(input_shape))
+    super().build(input_shape)
+
+  def call(self, inputs, training=None):
+    return self.forward(inputs, training=training)
+
+
+def apply(layer, x, **kwargs):
+  """Calls ``layer`` on ``x``; None layers pass ``x`` through."""
+  if layer is None:
+    return x
+  if isinstance(layer, CompositeBlock):
+    return layer.inline(x, **kwargs)
+  return layer(x, **kwargs)

@@ -1,0 +1,91 @@
+"""Inverted residual (MobileNetV2) block with the FBNet/FBNetV2 options."""
+
+from __future__ import annotations
+
+import keras
+
+from fbnetv2_tf.layers import composite
+from fbnetv2_tf.layers.channel_shuffle import ChannelShuffle
+from fbnetv2_tf.layers.conv_bn_act import ConvBNAct
+from fbnetv2_tf.layers.squeeze_excite import SqueezeExcite
+
+
+@keras.saving.register_keras_serializable(package="fbnetv2_tf")
+class InvertedResidual(composite.CompositeBlock):
+  """1x1 expand + BN + act, KxK depthwise + BN + act, optional squeeze-excite,
+  1x1 project + BN, and a residual add when in == out and stride == 1.
+
+  Args:
+    in_channels: input channels.
+    out_channels: output channels.
+    mid_channels: expanded channels; the expand conv is omitted when equal to
+      ``in_channels``.
+    kernel_size: depthwise kernel size.
+    strides: depthwise stride.
+    activation: ``"relu"`` or ``"hswish"``.
+    se_channels: squeeze-excite width, 0 for none.
+    expand_groups: groups of the expand conv; > 1 adds a channel shuffle.
+    project_groups: groups of the project conv.
+    use_bias: give the 1x1 and depthwise convs a bias.
+  """
+
+  def __init__(self, in_channels, out_channels, mid_channels, kernel_size=3,
+               strides=1, activation="relu", se_channels=0, expand_groups=1,
+               project_groups=1, use_bias=False, **kwargs):
+    super().__init__(**kwargs)
+    self.in_channels = in_channels
+    self.out_channels = out_channels
+    self.mid_channels = mid_channels
+    self.kernel_size = kernel_size
+    self.strides = strides
+    self.activation = activation
+    self.se_channels = se_channels
+    self.expand_groups = expand_groups
+    self.project_groups = project_groups
+    self.use_bias = use_bias
+    n = self.name
+    self.expand = self.shuffle = self.se = self.add = None
+    if mid_channels != in_channels:
+      self.expand = ConvBNAct(mid_channels, 1, activation=activation,
+                              groups=expand_groups, use_bias=use_bias,
+                              name=f"{n}_expand")
+      if expand_groups > 1:
+        self.shuffle = ChannelShuffle(expand_groups, name=f"{n}_shuffle")
+    self.dw_pad = composite.padding_layer(kernel_size, strides, f"{n}_dw_pad")
+    self.dw = keras.layers.DepthwiseConv2D(
+        kernel_size, strides=strides,
+        padding=composite.conv_padding(kernel_size, strides),
+        use_bias=use_bias, depthwise_initializer=composite.CONV_INITIALIZER,
+        name=f"{n}_dw")
+    self.dw_bn = composite.batch_norm(f"{n}_dw_bn")
+    self.dw_act = composite.activation_layer(activation, f"{n}_dw_act")
+    if se_channels:
+      self.se = SqueezeExcite(mid_channels, se_channels, activation,
+                              name=f"{n}_se")
+    self.project = ConvBNAct(out_channels, 1, activation=None,
+                             groups=project_groups, use_bias=use_bias,
+                             name=f"{n}_project")
+    if self.has_residual:
+      self.add = keras.layers.Add(name=f"{n}_add")
+
+  @property
+  def has_residual(self) -> bool:
+    return self.in_channels == self.out_channels and self.strides == 1
+
+  def forward(self, x, training=None):
+    y = composite.apply(self.expand, x, training=training)
+    y = composite.apply(self.shuffle, y)
+    y = self.dw(composite.apply(self.dw_pad, y))
+    y = composite.apply(self.dw_act, self.dw_bn(y, training=training))
+    y = composite.apply(self.se, y)
+    y = composite.apply(self.project, y, training=training)
+    return self.add([x, y]) if self.add is not None else y
+
+  def get_config(self):
+    return {**super().get_config(), "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "mid_channels": self.mid_channels,
+            "kernel_size": self.kernel_size, "strides": self.strides,
+            "activation": self.activation, "se_channels": self.se_channels,
+            "expand_groups": self.expand_groups,
+            "project_groups": self.project_groups, "use_bias": self.use_bias}
