@@ -1,0 +1,1 @@
+"""Export of child models: TFLite conversion and LiteRT parity checks."""
