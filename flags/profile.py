@@ -1,0 +1,14 @@
+"""Flags of tools/profile.py."""
+
+from absl import flags
+
+from flags import common
+
+FORMATS = ("text", "json")
+
+
+def define_profile_flags() -> None:
+  common.define_arch_flags()
+  flags.DEFINE_enum("format", "text", FORMATS,
+                    "text: per-layer table and totals; json: "
+                    '{name: {"flops_m", "params_m", "input_size"}}.')

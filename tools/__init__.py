@@ -1,0 +1,1 @@
+"""Command-line binaries (absl). Run as ``python -m tools.NAME`` or installed."""
