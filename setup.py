@@ -1,0 +1,39 @@
+"""Installs fbnetv2_tf, its absl binaries and their pinned dependencies.
+
+The pins are the versions found to work together (see README, Dependencies):
+tensorflow-model-optimization 0.8.1 pins absl-py ~= 1.2, and ai-edge-litert
+2.3 is the LiteRT interpreter that works with numpy 2 beside TensorFlow.
+"""
+
+from setuptools import find_packages, setup
+
+BINARIES = ("profile", "export")
+
+setup(
+    name="fbnetv2_tf",
+    version="0.1.0",
+    description=("FBNet and FBNetV2 (DMaskingNAS) hardware-aware architecture "
+                 "search for Keras 3 and TensorFlow Lite"),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10,<3.14",
+    packages=find_packages(include=["fbnetv2_tf", "fbnetv2_tf.*", "tools",
+                                    "flags"]),
+    package_data={"fbnetv2_tf.models": ["data/*.json"]},
+    install_requires=[
+        "tensorflow~=2.21.0",
+        "keras>=3.13,<3.16",
+        "tf-keras~=2.21.0",
+        "tensorflow-model-optimization==0.8.1",
+        "ai-edge-litert~=2.3.0",
+        "absl-py>=1.2,<2",
+        "numpy>=2.0,<2.5",
+        "scikit-learn~=1.9.0",
+        "matplotlib~=3.11.0",
+        "tqdm~=4.70",
+    ],
+    extras_require={"test": ["pytest~=9.0", "pytest-xdist~=3.8", "setuptools>=65"]},
+    entry_points={"console_scripts": [
+        f"fbnetv2-{name} = tools.{name}:run" for name in BINARIES]},
+)
