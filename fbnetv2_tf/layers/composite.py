@@ -64,9 +64,9 @@ class CompositeBlock(keras.layers.Layer):
   def forward(self, x, training=None):
     raise NotImplementedError
 
-  def inline(self, x, training=None):
+  def inline(self, x, training=None, **masks):
     """Applies the sublayers to ``x`` without wrapping them in this layer."""
-    y = self.forward(x, training=training)
+    y = self.forward(x, training=training, **masks)
     self.built = True
     return y
 
@@ -76,8 +76,8 @@ class CompositeBlock(keras.layers.Layer):
     self.forward(keras.KerasTensor(input_shape))
     super().build(input_shape)
 
-  def call(self, inputs, training=None):
-    return self.forward(inputs, training=training)
+  def call(self, inputs, training=None, **masks):
+    return self.forward(inputs, training=training, **masks)
 
 
 def apply(layer, x, **kwargs):

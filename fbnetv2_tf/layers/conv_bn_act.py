@@ -41,12 +41,14 @@ class ConvBNAct(composite.CompositeBlock):
     self.bn = composite.batch_norm(f"{n}_bn") if use_bn else None
     self.act = composite.activation_layer(activation, f"{n}_act")
 
-  def forward(self, x, training=None):
+  def forward(self, x, training=None, out_mask=None):
+    """``out_mask`` (supernet) multiplies the activated output."""
     x = composite.apply(self.pad, x)
     x = self.conv(x)
     if self.bn is not None:
       x = self.bn(x, training=training)
-    return composite.apply(self.act, x)
+    x = composite.apply(self.act, x)
+    return x if out_mask is None else x * out_mask
 
   def get_config(self):
     return {**super().get_config(), "filters": self.filters,

@@ -27,11 +27,14 @@ class InvertedResidual(composite.CompositeBlock):
     expand_groups: groups of the expand conv; > 1 adds a channel shuffle.
     project_groups: groups of the project conv.
     use_bias: give the 1x1 and depthwise convs a bias.
+    expand: whether to have the expand conv; None: when mid != in.
+    residual: whether to add the input; None: when in == out and stride 1.
   """
 
   def __init__(self, in_channels, out_channels, mid_channels, kernel_size=3,
                strides=1, activation="relu", se_channels=0, expand_groups=1,
-               project_groups=1, use_bias=False, **kwargs):
+               project_groups=1, use_bias=False, expand=None, residual=None,
+               **kwargs):
     super().__init__(**kwargs)
     self.in_channels = in_channels
     self.out_channels = out_channels
@@ -43,9 +46,15 @@ class InvertedResidual(composite.CompositeBlock):
     self.expand_groups = expand_groups
     self.project_groups = project_groups
     self.use_bias = use_bias
+    self.expand_conv = expand
+    self.residual = residual
+    if residual and (in_channels != out_channels or strides != 1):
+      raise ValueError("a residual needs in == out channels and stride 1")
+    if expand is False and mid_channels != in_channels:
+      raise ValueError("without an expand conv, mid must equal in channels")
     n = self.name
     self.expand = self.shuffle = self.se = self.add = None
-    if mid_channels != in_channels:
+    if expand or (expand is None and mid_channels != in_channels):
       self.expand = ConvBNAct(mid_channels, 1, activation=activation,
                               groups=expand_groups, use_bias=use_bias,
                               name=f"{n}_expand")
@@ -70,15 +79,32 @@ class InvertedResidual(composite.CompositeBlock):
 
   @property
   def has_residual(self) -> bool:
+    if self.residual is not None:
+      return self.residual
     return self.in_channels == self.out_channels and self.strides == 1
 
-  def forward(self, x, training=None):
+  def forward(self, x, training=None, mid_mask=None, se_mask=None,
+              out_mask=None):
+    """Runs the block; the optional ``[C]`` masks serve the supernet.
+
+    ``mid_mask`` multiplies the depthwise output (after BN and activation).
+    The depthwise conv and its BN act per channel, so a masked expand channel
+    only ever reaches its own depthwise channel, which this mask zeroes:
+    masking here once is equivalent to masking after the expand conv too.
+    ``out_mask`` multiplies the projection after its BN, before the add, so
+    BN's beta cannot refill masked channels.
+    """
     y = composite.apply(self.expand, x, training=training)
     y = composite.apply(self.shuffle, y)
     y = self.dw(composite.apply(self.dw_pad, y))
     y = composite.apply(self.dw_act, self.dw_bn(y, training=training))
-    y = composite.apply(self.se, y)
+    if mid_mask is not None:
+      y = y * mid_mask
+    if self.se is not None:
+      y = self.se.forward(y, se_mask=se_mask)
     y = composite.apply(self.project, y, training=training)
+    if out_mask is not None:
+      y = y * out_mask
     return self.add([x, y]) if self.add is not None else y
 
   def get_config(self):
@@ -88,4 +114,5 @@ class InvertedResidual(composite.CompositeBlock):
             "kernel_size": self.kernel_size, "strides": self.strides,
             "activation": self.activation, "se_channels": self.se_channels,
             "expand_groups": self.expand_groups,
-            "project_groups": self.project_groups, "use_bias": self.use_bias}
+            "project_groups": self.project_groups, "use_bias": self.use_bias,
+            "expand": self.expand_conv, "residual": self.residual}

@@ -29,9 +29,10 @@ class IRPool(composite.CompositeBlock):
     self.project = ConvBNAct(out_channels, 1, activation=activation,
                              use_bias=True, use_bn=False, name=f"{n}_project")
 
-  def forward(self, x, training=None):
-    x = composite.apply(self.expand, x, training=training)
-    return composite.apply(self.project, self.pool(x))
+  def forward(self, x, training=None, mid_mask=None, out_mask=None):
+    """The optional masks serve the supernet's searched widths."""
+    x = composite.apply(self.expand, x, training=training, out_mask=mid_mask)
+    return composite.apply(self.project, self.pool(x), out_mask=out_mask)
 
   def get_config(self):
     return {**super().get_config(), "out_channels": self.out_channels,

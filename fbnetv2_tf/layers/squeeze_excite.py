@@ -28,9 +28,11 @@ class SqueezeExcite(composite.CompositeBlock):
     self.gate = keras.layers.Activation("hard_sigmoid", name=f"{n}_gate")
     self.scale = keras.layers.Multiply(name=f"{n}_scale")
 
-  def forward(self, x, training=None):
-    s = self.reduce(self.pool(x))
-    s = self.gate(self.expand(composite.apply(self.act, s)))
+  def forward(self, x, training=None, se_mask=None):
+    s = composite.apply(self.act, self.reduce(self.pool(x)))
+    if se_mask is not None:  # supernet: searched SE width
+      s = s * se_mask
+    s = self.gate(self.expand(s))
     return self.scale([x, s])
 
   def get_config(self):

@@ -1,0 +1,103 @@
+"""Resolution subsampling (FBNetV2, arXiv 2004.05565, section 3.2).
+
+Every feature map lives on the lattice of the largest resolution. Option
+``j`` (factor ``f_j = largest / size_j``) owns the lattice positions
+``floor(k * f_j)``, ``k < size_j``: ``X[:, ::r, ::r]`` for an integer factor
+``r``, nearest-neighbour positions otherwise. An op runs on the gathered small
+map (so its receptive field is that of the real low-resolution network) and
+its output is written back to the same positions of the output lattice, zeros
+elsewhere: ``Y = sum_j g_j D_j``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+
+def lattice_positions(size: int, factor: float) -> np.ndarray:
+  """Lattice rows of an option's ``size`` rows at subsampling ``factor``."""
+  return np.floor(np.arange(size) * factor + 1e-9).astype("int32")
+
+
+def _scatter_index(positions: np.ndarray, lattice: int) -> np.ndarray:
+  """For each lattice row, the small-map row it comes from, or ``size``
+  (a zero row appended to the small map) where no option row lands."""
+  index = np.full(lattice, len(positions), "int32")
+  index[positions] = np.arange(len(positions), dtype="int32")
+  return index
+
+
+@keras.saving.register_keras_serializable(package="fbnetv2_tf")
+class ResolutionSampler(keras.layers.Layer):
+  """Mixes an op over resolution options on one shared lattice.
+
+  Args:
+    factors: subsampling factor of each option (1.0 is full resolution).
+    in_sizes: the op's input size under each option.
+    out_sizes: the op's output size under each option, or None when the op
+      returns no spatial map (a classifier).
+    lattice_in: input lattice size (the size under factor 1).
+    lattice_out: output lattice size.
+  """
+
+  def __init__(self, factors, in_sizes, out_sizes, lattice_in, lattice_out,
+               **kwargs):
+    super().__init__(**kwargs)
+    self.factors = tuple(float(f) for f in factors)
+    self.in_sizes = tuple(int(s) for s in in_sizes)
+    self.out_sizes = None if out_sizes is None else tuple(int(s) for s in out_sizes)
+    self.lattice_in = int(lattice_in)
+    self.lattice_out = int(lattice_out)
+    self._gather = [lattice_positions(s, f)
+                    for s, f in zip(self.in_sizes, self.factors)]
+    self._scatter = None if self.out_sizes is None else [
+        _scatter_index(lattice_positions(s, f), self.lattice_out)
+        for s, f in zip(self.out_sizes, self.factors)]
+    for rows in self._gather:
+      if rows[-1] >= self.lattice_in:
+        raise ValueError(f"option rows {rows} exceed lattice {lattice_in}")
+
+  def _is_full(self, j: int) -> bool:
+    return self.in_sizes[j] == self.lattice_in
+
+  def gather(self, x, j: int):
+    """``B_j``: the option's rows and columns of a lattice map."""
+    if self._is_full(j):
+      return x
+    rows = self._gather[j]
+    return ops.take(ops.take(x, rows, axis=1), rows, axis=2)
+
+  def scatter(self, y, j: int):
+    """``D_j``: a small output map written back onto the output lattice."""
+    if self.out_sizes is None or self.out_sizes[j] == self.lattice_out:
+      return y
+    index = self._scatter[j]
+    y = ops.pad(y, [[0, 0], [0, 1], [0, 1], [0, 0]])  # the zero row/column
+    return ops.take(ops.take(y, index, axis=1), index, axis=2)
+
+  def call(self, inputs, weights, fn):
+    """``sum_j g_j D_j`` with ``D_j = scatter(fn(gather(x, j)))``.
+
+    The weight scales the small map before the scatter, so the backward pass
+    keeps only small maps for the weights' gradient.
+    """
+    total = None
+    for j in range(len(self.factors)):
+      d = self.scatter(weights[j] * fn(self.gather(inputs, j)), j)
+      total = d if total is None else total + d
+    return total
+
+  def compute_fraction(self) -> float:
+    """Compute of one mixed op relative to the full-resolution op:
+    ``sum_j (size_j / lattice)^2`` (``sum_j 1 / r_j^2`` for integer r)."""
+    return math.fsum((s / self.lattice_in) ** 2 for s in self.in_sizes)
+
+  def get_config(self):
+    return {**super().get_config(), "factors": list(self.factors),
+            "in_sizes": list(self.in_sizes),
+            "out_sizes": None if self.out_sizes is None else list(self.out_sizes),
+            "lattice_in": self.lattice_in, "lattice_out": self.lattice_out}
