@@ -1,0 +1,250 @@
+"""Latency lookup tables (LUTs) and the expected latency of a supernet.
+
+A table maps a block, measured alone at batch 1 on a device, to its latency
+in microseconds (FBNet, arXiv 1812.03443, section 3.2: network latency is
+approximated by the sum of per-block latencies). A block is keyed by
+``(op, input_size, stride, cin, mid, cout)``; ``mid`` is 0 for ops without an
+expanded width and ``op`` is ``"head"`` for the pool + classifier.
+
+JSON format::
+
+  {"device": str, "units": "us",
+   "entries": [{"op": str, "input_size": int, "stride": int, "cin": int,
+                "mid": int, "cout": int, "latency_us": float}, ...]}
+
+Lookup between measured widths interpolates multilinearly in (cin, mid, cout)
+among the entries of the same ``(op, input_size, stride)``; outside the
+measured range it extrapolates linearly from the two nearest grid values.
+The expected latency of a supernet block is the expectation over the options
+it mixes (METHOD section 5): ``sum`` over every joint choice of resolution,
+input width, expansion, output width and candidate of its probability times
+the table's latency.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import itertools
+import json
+import os
+from typing import Any, Mapping
+
+import numpy as np
+from keras import ops
+
+from fbnetv2_tf.specs import ops as spec_ops
+from fbnetv2_tf.specs.errors import SpecError
+from fbnetv2_tf.specs.space_plan import BlockPlan, SpacePlan
+
+HEAD_OP = "head"
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class LatencyKey:
+  op: str
+  input_size: int
+  stride: int
+  cin: int
+  mid: int
+  cout: int
+
+
+class LatencyTable:
+  """Measured block latencies with interpolation between channel grid points."""
+
+  def __init__(self, entries: Mapping[LatencyKey, float], device: str = ""):
+    self.entries = dict(entries)
+    self.device = device
+    self._grids: dict[tuple, tuple[list[int], list[int], list[int]]] = {}
+    for key in self.entries:
+      group = (key.op, key.input_size, key.stride)
+      cins, mids, couts = self._grids.setdefault(group, ([], [], []))
+      for axis, v in zip((cins, mids, couts), (key.cin, key.mid, key.cout)):
+        if v not in axis:
+          bisect.insort(axis, v)
+
+  def __len__(self) -> int:
+    return len(self.entries)
+
+  def lookup(self, op: str, input_size: int, stride: int, cin: float,
+             mid: float, cout: float) -> float:
+    """Latency in microseconds, exact or interpolated."""
+    key = LatencyKey(op, input_size, stride, int(cin), int(mid), int(cout))
+    if key in self.entries and key.cin == cin and key.mid == mid and key.cout == cout:
+      return self.entries[key]
+    group = (op, input_size, stride)
+    if group not in self._grids:
+      raise KeyError(f"latency table has no entry for op {op!r} at input "
+                     f"{input_size}, stride {stride}")
+    axes = [_bracket(grid, v) for grid, v in zip(self._grids[group],
+                                                 (cin, mid, cout))]
+    total = 0.0
+    for corner in itertools.product(*axes):
+      (c, wc), (m, wm), (o, wo) = corner
+      weight = wc * wm * wo
+      if weight == 0.0:
+        continue
+      k = LatencyKey(op, input_size, stride, c, m, o)
+      if k not in self.entries:
+        raise KeyError(f"latency table lacks {k} to interpolate "
+                       f"(cin {cin}, mid {mid}, cout {cout})")
+      total += weight * self.entries[k]
+    return total
+
+  def to_dict(self) -> dict[str, Any]:
+    return {"device": self.device, "units": "us", "entries": [
+        {**dataclasses.asdict(k), "latency_us": v}
+        for k, v in sorted(self.entries.items())]}
+
+  @classmethod
+  def from_dict(cls, d: Mapping[str, Any], source: str = "latency table"
+                ) -> "LatencyTable":
+    if d.get("units", "us") != "us":
+      raise SpecError(f"{source}: units must be 'us', got {d.get('units')!r}")
+    entries = {}
+    for i, e in enumerate(d.get("entries", [])):
+      try:
+        key = LatencyKey(str(e["op"]), int(e["input_size"]), int(e["stride"]),
+                         int(e["cin"]), int(e.get("mid", 0)), int(e["cout"]))
+        entries[key] = float(e["latency_us"])
+      except (KeyError, TypeError, ValueError) as err:
+        raise SpecError(f"{source}: entry {i}: bad or missing field "
+                        f"({err})") from None
+    if not entries:
+      raise SpecError(f"{source}: no entries")
+    return cls(entries, str(d.get("device", "")))
+
+  @classmethod
+  def load(cls, path: str | os.PathLike) -> "LatencyTable":
+    try:
+      with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    except OSError as e:
+      raise SpecError(f"{path}: cannot read: {e.strerror}") from e
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+      raise SpecError(f"{path}: invalid JSON: {e}".splitlines()[0]) from e
+    return cls.from_dict(data, str(path))
+
+  def save(self, path: str | os.PathLike) -> None:
+    tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+      json.dump(self.to_dict(), f, indent=1)
+    os.replace(tmp, path)
+
+
+def _bracket(grid: list[int], v: float) -> list[tuple[int, float]]:
+  """Grid points around ``v`` with linear weights (extrapolating outside)."""
+  if len(grid) == 1:
+    return [(grid[0], 1.0)]
+  i = bisect.bisect_left(grid, v)
+  if i < len(grid) and grid[i] == v:
+    return [(grid[i], 1.0)]
+  i = min(max(i, 1), len(grid) - 1)
+  lo, hi = grid[i - 1], grid[i]
+  t = (v - lo) / (hi - lo)
+  return [(lo, 1.0 - t), (hi, t)]
+
+
+def block_keys(bp: BlockPlan, t: int, size_index: int, in_index: int,
+               exp_index: int, out_index: int) -> LatencyKey | None:
+  """The table key of candidate ``t`` under one joint choice (None: free)."""
+  cp = bp.candidates[t]
+  cin = bp.in_width.options[in_index]
+  cout = bp.out_width.options[out_index]
+  size = bp.in_sizes[size_index]
+  if cp.info.kind == spec_ops.SKIP and bp.stride == 1 and cin == cout:
+    return None
+  mid = 0
+  if cp.mid_widths:
+    per_in = len(cp.mid_widths) // len(bp.in_width.options)
+    mid = cp.mid_widths[in_index * per_in
+                        + (exp_index if cp.uses_expansion_decision else 0)]
+  return LatencyKey(cp.candidate.op, size, bp.stride, cin, mid, cout)
+
+
+def expected_latency_ms(plan: SpacePlan, weights: Mapping[str, Any],
+                        table: LatencyTable, num_classes: int) -> Any:
+  """Expected network latency (ms) under decision ``weights``."""
+  del num_classes  # the head entry is measured at the model's class count
+  total = 0.0
+  for bp in plan.blocks:
+    total = total + _block_latency_us(plan, bp, weights, table)
+  last = plan.blocks[-1]
+  total = total + _head_latency_us(plan, last, weights, table)
+  return total / 1000.0
+
+
+def _axes(plan: SpacePlan, bp: BlockPlan):
+  """Distinct decisions a block depends on, and each role's axis."""
+  roles = {"size": plan.resolution.decision, "in": bp.in_width.decision,
+           "exp": bp.expansion_decision, "out": bp.out_width.decision,
+           "op": bp.op_decision}
+  names = []
+  for name in roles.values():
+    if name is not None and name not in names:
+      names.append(name)
+  return names, roles
+
+
+def _expect(table_values: np.ndarray, names, weights) -> Any:
+  result = ops.convert_to_tensor(table_values.astype("float32"))
+  for name in names:  # contract the leading axis with its decision's weights
+    result = ops.tensordot(ops.convert_to_tensor(weights[name], "float32"),
+                           result, axes=1)
+  return result
+
+
+def _block_latency_us(plan, bp, weights, table) -> Any:
+  names, roles = _axes(plan, bp)
+  sizes = {n: len(weights[n]) for n in names}
+  values = np.zeros([sizes[n] for n in names], "float64")
+  for idx in itertools.product(*(range(sizes[n]) for n in names)):
+    at = dict(zip(names, idx))
+    pick = lambda role: at.get(roles[role], 0) if roles[role] else 0  # pylint: disable=unnecessary-lambda-assignment,cell-var-from-loop
+    key = block_keys(bp, pick("op"), pick("size"), pick("in"), pick("exp"),
+                     pick("out"))
+    if key is not None:
+      values[idx] = table.lookup(key.op, key.input_size, key.stride, key.cin,
+                                 key.mid, key.cout)
+  if not names:
+    return float(values)
+  return _expect(values, names, weights)
+
+
+def _head_latency_us(plan, last: BlockPlan, weights, table) -> Any:
+  names = [n for n in (plan.resolution.decision, last.out_width.decision)
+           if n is not None]
+  names = list(dict.fromkeys(names))
+  values = np.zeros([len(weights[n]) for n in names], "float64")
+  for idx in itertools.product(*(range(len(weights[n])) for n in names)):
+    at = dict(zip(names, idx))
+    size = last.out_sizes[at.get(plan.resolution.decision, 0)]
+    cin = last.out_width.options[at.get(last.out_width.decision, 0)]
+    values[idx] = table.lookup(HEAD_OP, size, 1, cin, 0, 0)
+  if not names:
+    return float(values)
+  return _expect(values, names, weights)
+
+
+def required_keys(plan: SpacePlan) -> set[LatencyKey]:
+  """Every table key the expected latency of ``plan`` can look up."""
+  keys = set()
+  n_sizes = len(plan.space.input_sizes)
+  for bp in plan.blocks:
+    n_exp = max(len(bp.block.expansions), 1)
+    for t in range(len(bp.candidates)):
+      for j, a, i, o in itertools.product(
+          range(n_sizes), range(len(bp.in_width.options)), range(n_exp),
+          range(len(bp.out_width.options))):
+        if bp.shares_width and a != o:
+          continue
+        key = block_keys(bp, t, j, a, i if bp.expansion_decision else 0, o)
+        if key is not None:
+          keys.add(key)
+  last = plan.blocks[-1]
+  for j, o in itertools.product(range(n_sizes),
+                                range(len(last.out_width.options))):
+    keys.add(LatencyKey(HEAD_OP, last.out_sizes[j], 1,
+                        last.out_width.options[o], 0, 0))
+  return keys
