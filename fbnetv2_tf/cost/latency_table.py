@@ -33,6 +33,7 @@ from typing import Any, Mapping
 import numpy as np
 from keras import ops
 
+from fbnetv2_tf.specs import files
 from fbnetv2_tf.specs import ops as spec_ops
 from fbnetv2_tf.specs.errors import SpecError
 from fbnetv2_tf.specs.space_plan import BlockPlan, SpacePlan
@@ -117,20 +118,10 @@ class LatencyTable:
 
   @classmethod
   def load(cls, path: str | os.PathLike) -> "LatencyTable":
-    try:
-      with open(path, encoding="utf-8") as f:
-        data = json.load(f)
-    except OSError as e:
-      raise SpecError(f"{path}: cannot read: {e.strerror}") from e
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-      raise SpecError(f"{path}: invalid JSON: {e}".splitlines()[0]) from e
-    return cls.from_dict(data, str(path))
+    return cls.from_dict(files.read_json(path), str(path))
 
   def save(self, path: str | os.PathLike) -> None:
-    tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-      json.dump(self.to_dict(), f, indent=1)
-    os.replace(tmp, path)
+    files.write_atomically(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
 
 def _bracket(grid: list[int], v: float) -> list[tuple[int, float]]:

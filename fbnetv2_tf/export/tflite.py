@@ -12,6 +12,8 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from fbnetv2_tf.specs import files
+
 
 def input_signature(model: keras.Model, batch_size: int = 1) -> list[tf.TensorSpec]:
   """A fixed-shape signature for the model's single image input."""
@@ -35,8 +37,5 @@ def convert_to_tflite(model: keras.Model) -> bytes:
 def write_tflite(model: keras.Model, path: str | os.PathLike) -> int:
   """Converts ``model`` and writes it atomically; returns the size in bytes."""
   flatbuffer = convert_to_tflite(model)
-  tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-  with open(tmp, "wb") as f:
-    f.write(flatbuffer)
-  os.replace(tmp, path)
+  files.write_atomically(path, flatbuffer)
   return len(flatbuffer)

@@ -23,6 +23,7 @@ import math
 import os
 from typing import Any, Iterator, Mapping
 
+from fbnetv2_tf.specs import files
 from fbnetv2_tf.specs import ops
 from fbnetv2_tf.specs.errors import SpecError, location
 
@@ -101,7 +102,7 @@ class ArchSpec:
     if not isinstance(d, Mapping):
       raise SpecError(f"{name}: a model must be a JSON object, got "
                       f"{type(d).__name__}")
-    _check_keys(d, _ARCH_KEYS, ("input_size", "stages"), name)
+    files.check_keys(d, _ARCH_KEYS, ("input_size", "stages"), name)
     stages = d["stages"]
     if not isinstance(stages, list) or not stages:
       raise SpecError(f"{location(name, field='stages')}: must be a non-empty "
@@ -114,9 +115,9 @@ class ArchSpec:
       parsed.append(tuple(_block_from_dict(blk, location(name, s, b))
                           for b, blk in enumerate(stage)))
     return cls(name=name,
-               input_size=_integer(d["input_size"],
+               input_size=files.require_int(d["input_size"],
                                    location(name, field="input_size")),
-               width_divisor=_integer(d.get("width_divisor", 8),
+               width_divisor=files.require_int(d.get("width_divisor", 8),
                                       location(name, field="width_divisor")),
                stages=tuple(parsed))
 
@@ -132,17 +133,7 @@ def archs_from_json(data: Mapping[str, Any], source: str = "") -> dict[str, Arch
 
 def load_archs(path: str | os.PathLike) -> dict[str, ArchSpec]:
   """Reads every model of an arch JSON file."""
-  try:
-    with open(path, encoding="utf-8") as f:
-      data = json.load(f)
-  except OSError as e:
-    raise SpecError(f"{path}: cannot read: {e.strerror}") from e
-  except json.JSONDecodeError as e:
-    raise SpecError(f"{path}: invalid JSON at line {e.lineno}, column "
-                    f"{e.colno}: {e.msg}") from e
-  except UnicodeDecodeError as e:
-    raise SpecError(f"{path}: not UTF-8 text (byte {e.start})") from e
-  return archs_from_json(data, str(path))
+  return archs_from_json(files.read_json(path), str(path))
 
 
 def archs_to_json(archs: Mapping[str, ArchSpec] | list[ArchSpec]) -> str:
@@ -155,27 +146,14 @@ def archs_to_json(archs: Mapping[str, ArchSpec] | list[ArchSpec]) -> str:
 def save_archs(path: str | os.PathLike,
                archs: Mapping[str, ArchSpec] | list[ArchSpec]) -> None:
   """Writes ArchSpecs atomically (a crash never leaves half a file)."""
-  tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-  with open(tmp, "w", encoding="utf-8") as f:
-    f.write(archs_to_json(archs))
-  os.replace(tmp, path)
-
-
-def _check_keys(d: Mapping[str, Any], allowed, required, where: str) -> None:
-  for key in required:
-    if key not in d:
-      raise SpecError(f"{where}: missing field '{key}'")
-  for key in d:
-    if key not in allowed:
-      raise SpecError(f"{where}: unknown field '{key}'; allowed: "
-                      f"{', '.join(allowed)}")
+  files.write_atomically(path, archs_to_json(archs))
 
 
 def _block_from_dict(d: Any, where: str) -> BlockSpec:
   if not isinstance(d, Mapping):
     raise SpecError(f"{where}: a block must be a JSON object, got "
                     f"{type(d).__name__}")
-  _check_keys(d, _BLOCK_REQUIRED + _BLOCK_OPTIONAL, _BLOCK_REQUIRED, where)
+  files.check_keys(d, _BLOCK_REQUIRED + _BLOCK_OPTIONAL, _BLOCK_REQUIRED, where)
   expansion = d.get("expansion")
   if expansion is not None:
     if isinstance(expansion, bool) or not isinstance(expansion, (int, float)):
@@ -188,18 +166,12 @@ def _block_from_dict(d: Any, where: str) -> BlockSpec:
   if not isinstance(d["op"], str):
     raise SpecError(f"{where}: field 'op': must be a string, got {d['op']!r}")
   return BlockSpec(op=d["op"],
-                   out=_integer(d["out"], f"{where}: field 'out'"),
-                   stride=_integer(d["stride"], f"{where}: field 'stride'"),
-                   repeat=_integer(d.get("repeat", 1), f"{where}: field 'repeat'"),
+                   out=files.require_int(d["out"], f"{where}: field 'out'"),
+                   stride=files.require_int(d["stride"], f"{where}: field 'stride'"),
+                   repeat=files.require_int(d.get("repeat", 1), f"{where}: field 'repeat'"),
                    expansion=expansion, bias=bias,
-                   pwl_groups=_integer(d.get("pwl_groups", 1),
+                   pwl_groups=files.require_int(d.get("pwl_groups", 1),
                                        f"{where}: field 'pwl_groups'"))
-
-
-def _integer(v: Any, where: str) -> int:
-  if isinstance(v, bool) or not isinstance(v, int):
-    raise SpecError(f"{where}: must be an integer, got {v!r}")
-  return v
 
 
 def _validate(arch: ArchSpec) -> None:
