@@ -79,7 +79,11 @@ class BlockShapes:
 
 
 def _weights(w: Mapping[str, Any], decision: str | None):
-  return _f32(w[decision]) if decision is not None else _f32(_ONE)
+  # convert_to_tensor, not np.asarray: the weights may be tensors whose
+  # gradient must flow back to the logits.
+  if decision is None:
+    return _f32(_ONE)
+  return ops.convert_to_tensor(w[decision], "float32")
 
 
 def candidate_cost(shapes: BlockShapes, cp: CandidatePlan) -> _Cost:

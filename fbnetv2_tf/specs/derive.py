@@ -47,7 +47,13 @@ def derive_arch(space: SearchSpace, choices: Mapping[str, int],
   if unknown:
     raise ValueError(f"unknown decisions {sorted(unknown)}; the space has "
                      f"{sorted(known)}")
-  pick = lambda key, options: options[choices.get(key, 0)]  # pylint: disable=unnecessary-lambda-assignment
+  def pick(key, options):
+    index = choices.get(key, 0)
+    if not 0 <= index < len(options):
+      raise ValueError(f"decision {key!r}: option {index} out of range "
+                       f"0..{len(options) - 1}")
+    return options[index]
+
   stages = []
   for s, stage in enumerate(space.stages):
     blocks = []
@@ -59,7 +65,7 @@ def derive_arch(space: SearchSpace, choices: Mapping[str, int],
         expansion = (candidate.expansion if candidate.expansion is not None
                      else pick(f"s{s}_b{b}/expansion", block.expansions))
       out = pick(space.out_decision_name(s, b), block.out)
-      groups = 2 if info.expand_groups == 2 and out % 2 == 0 else 1
+      groups = info.expand_groups  # _g2 groups both 1x1 convs (FBNet)
       blocks.append(BlockSpec(op=candidate.op, out=out, stride=block.stride,
                               expansion=expansion, bias=block.bias,
                               pwl_groups=groups))

@@ -36,6 +36,7 @@ import os
 import re
 from typing import Any, Mapping
 
+from fbnetv2_tf.specs import files
 from fbnetv2_tf.specs import ops
 from fbnetv2_tf.specs.errors import SpecError, location
 
@@ -75,6 +76,8 @@ def parse_candidate(text: str) -> Candidate:
   info = ops.parse_op(op)
   if expansion is not None and not info.needs_expansion:
     raise ValueError(f"candidate {text!r}: op {op!r} takes no expansion")
+  if expansion is not None and not float(expansion) > 0:
+    raise ValueError(f"candidate {text!r}: expansion must be positive")
   return Candidate(op, float(expansion) if expansion is not None else None)
 
 
@@ -199,7 +202,7 @@ class SearchSpace:
     name = d.get("name", "space")
     if not isinstance(name, str) or not name:
       raise SpecError(f"field 'name': must be a non-empty string, got {name!r}")
-    _check_keys(d, _SPACE_KEYS, ("input_sizes", "stages"), name)
+    files.check_keys(d, _SPACE_KEYS, ("input_sizes", "stages"), name)
     stages = d["stages"]
     if not isinstance(stages, list) or not stages:
       raise SpecError(f"{location(name, field='stages')}: must be a non-empty "
@@ -214,7 +217,7 @@ class SearchSpace:
     return cls(name=name,
                input_sizes=tuple(_int_list(d["input_sizes"],
                                            location(name, field="input_sizes"))),
-               width_divisor=_int(d.get("width_divisor", 8),
+               width_divisor=files.require_int(d.get("width_divisor", 8),
                                   location(name, field="width_divisor")),
                description=str(d.get("description", "")),
                stages=tuple(parsed))
@@ -222,42 +225,19 @@ class SearchSpace:
 
 def load_search_space(path: str | os.PathLike) -> SearchSpace:
   """Reads a search-space JSON file; SpecError names path or location."""
-  try:
-    with open(path, encoding="utf-8") as f:
-      data = json.load(f)
-  except OSError as e:
-    raise SpecError(f"{path}: cannot read: {e.strerror}") from e
-  except (json.JSONDecodeError, UnicodeDecodeError) as e:
-    raise SpecError(f"{path}: invalid JSON: {e}".splitlines()[0]) from e
-  return SearchSpace.from_dict(data)
-
-
-def _check_keys(d, allowed, required, where):
-  for key in required:
-    if key not in d:
-      raise SpecError(f"{where}: missing field '{key}'")
-  for key in d:
-    if key not in allowed:
-      raise SpecError(f"{where}: unknown field '{key}'; allowed: "
-                      f"{', '.join(allowed)}")
-
-
-def _int(v, where) -> int:
-  if isinstance(v, bool) or not isinstance(v, int):
-    raise SpecError(f"{where}: must be an integer, got {v!r}")
-  return v
+  return SearchSpace.from_dict(files.read_json(path))
 
 
 def _int_list(v, where) -> list[int]:
   if not isinstance(v, list) or not v:
     raise SpecError(f"{where}: must be a non-empty list of integers")
-  return [_int(x, where) for x in v]
+  return [files.require_int(x, where) for x in v]
 
 
 def _widths(v, where) -> tuple[int, ...]:
   if isinstance(v, Mapping):
-    _check_keys(v, ("min", "max", "step"), ("min", "max", "step"), where)
-    lo, hi, step = (_int(v[k], f"{where}.{k}") for k in ("min", "max", "step"))
+    files.check_keys(v, ("min", "max", "step"), ("min", "max", "step"), where)
+    lo, hi, step = (files.require_int(v[k], f"{where}.{k}") for k in ("min", "max", "step"))
     if step < 1 or lo > hi:
       raise SpecError(f"{where}: need min <= max and step >= 1, got "
                       f"min {lo}, max {hi}, step {step}")
@@ -270,7 +250,7 @@ def _widths(v, where) -> tuple[int, ...]:
 def _block_from_dict(d, where) -> SearchBlock:
   if not isinstance(d, Mapping):
     raise SpecError(f"{where}: a block must be a JSON object")
-  _check_keys(d, _BLOCK_KEYS, ("ops", "out"), where)
+  files.check_keys(d, _BLOCK_KEYS, ("ops", "out"), where)
   raw_ops = d["ops"] if isinstance(d["ops"], list) else [d["ops"]]
   if not raw_ops:
     raise SpecError(f"{where}: field 'ops': must list at least one candidate")
@@ -292,9 +272,27 @@ def _block_from_dict(d, where) -> SearchBlock:
     raise SpecError(f"{where}: field 'bias': must be true or false")
   return SearchBlock(ops=tuple(candidates),
                      out=_widths(d["out"], f"{where}: field 'out'"),
-                     stride=_int(d.get("stride", 1), f"{where}: field 'stride'"),
+                     stride=files.require_int(d.get("stride", 1), f"{where}: field 'stride'"),
                      expansions=tuple(float(e) for e in expansions),
                      width_group=group, bias=bias)
+
+
+def _check_grouped_widths(block: SearchBlock, in_widths, divisor: int,
+                          where) -> None:
+  """A _g2 candidate splits its 1x1 convs in 2 groups: every input, mid and
+  output width it can meet must be even."""
+  from fbnetv2_tf.specs.plan import make_divisible  # pylint: disable=g-import-not-at-top
+  for c in block.ops:
+    if c.info.expand_groups != 2:
+      continue
+    expansions = (c.expansion,) if c.expansion is not None else block.expansions
+    mids = {make_divisible(w * e, divisor) for w in in_widths or ()
+            for e in expansions}
+    odd = sorted(w for w in set(block.out) | set(in_widths or ()) | mids
+                 if w % 2)
+    if odd:
+      raise SpecError(f"{where('ops')}: candidate '{c}' groups its 1x1 convs "
+                      f"in 2, but it can meet odd widths {odd}")
 
 
 def _validate(space: SearchSpace) -> None:
@@ -312,6 +310,7 @@ def _validate(space: SearchSpace) -> None:
     raise SpecError(f"{name}: a search space needs at least one stage")
   group_options: dict[str, tuple[int, ...]] = {}
   total_stride = 1
+  prev_out = None  # the image channels are not part of the space
   for s, b, block in space.blocks():
     if not block.ops:
       raise SpecError(f"{where(s, b, 'ops')}: must list at least one candidate")
@@ -330,6 +329,12 @@ def _validate(space: SearchSpace) -> None:
     if block.uses_expansion_decision and not block.expansions:
       raise SpecError(f"{where(s, b, 'expansions')}: missing; candidates "
                       "without an _e suffix need the block's expansion options")
+    if len(set(block.expansions)) != len(block.expansions):
+      raise SpecError(f"{where(s, b, 'expansions')}: options must be "
+                      f"distinct, got {list(block.expansions)}")
+    _check_grouped_widths(block, prev_out, space.width_divisor,
+                          lambda f, s=s, b=b: where(s, b, f))
+    prev_out = block.out
     if block.width_group is not None:
       seen = group_options.setdefault(block.width_group, block.out)
       if seen != block.out:

@@ -5,16 +5,14 @@ Pure Python: no TensorFlow is imported, so these run in milliseconds.
 
 import copy
 import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
 
 from fbnetv2_tf.specs.arch_spec import (ArchSpec, BlockSpec, archs_from_json,
                                         load_archs, save_archs)
 from fbnetv2_tf.specs.errors import SpecError
+from tests.testing.imports import heavy_modules_imported_by
 
 REFERENCE_DIR = (pathlib.Path(__file__).resolve().parents[3] / "shared"
                  / "reference")
@@ -372,14 +370,9 @@ def test_validation_does_not_mutate_the_input():
 
 def test_importing_specs_zoo_and_counting_does_not_import_tensorflow():
   # The specs are data only; reading them must not pay TensorFlow's import.
-  code = ("import sys, fbnetv2_tf.specs, fbnetv2_tf.models.zoo, "
-          "fbnetv2_tf.cost.counting; "
-          "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
-  repo = pathlib.Path(__file__).resolve().parents[2]
-  out = subprocess.run([sys.executable, "-c", code], cwd=repo, check=True,
-                       capture_output=True, text=True,
-                       env={**os.environ, "PYTHONPATH": str(repo)}).stdout
-  assert out.strip() == "[]"
+  assert heavy_modules_imported_by(
+      "fbnetv2_tf.specs", "fbnetv2_tf.models.zoo",
+      "fbnetv2_tf.cost.counting") == []
 
 
 def test_infinite_expansion_is_rejected():
