@@ -106,9 +106,8 @@ def candidate_cost(shapes: BlockShapes, cp: CandidatePlan) -> _Cost:
     c.pool(size_in, mid)
     c.conv(1, mid, cout)
     return c
-  per_in = len(cp.mid_widths) // len(bp.in_width.options)
-  combo_in = np.repeat(np.asarray(bp.in_width.options), per_in)
-  p_expand = ops.sum(combo * _f32(np.asarray(cp.mid_widths) != combo_in))
+  p_expand = ops.sum(combo * _f32(np.asarray(cp.mid_widths)
+                                  != np.asarray(cp.combo_in_widths)))
   c.conv(size_in, cin, mid, groups=info.expand_groups, weight=p_expand)
   c.conv(size_out, mid, mid, info.kernel, groups=mid)
   if cp.se_widths:
@@ -116,7 +115,7 @@ def candidate_cost(shapes: BlockShapes, cp: CandidatePlan) -> _Cost:
     c.pool(size_out, mid)
     c.conv(1, mid, se)
     c.conv(1, se, mid)
-  c.conv(size_out, mid, cout, groups=2 if info.expand_groups == 2 else 1)
+  c.conv(size_out, mid, cout, groups=info.expand_groups)
   return c
 
 

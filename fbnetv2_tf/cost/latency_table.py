@@ -146,11 +146,7 @@ def block_keys(bp: BlockPlan, t: int, size_index: int, in_index: int,
   size = bp.in_sizes[size_index]
   if cp.info.kind == spec_ops.SKIP and bp.stride == 1 and cin == cout:
     return None
-  mid = 0
-  if cp.mid_widths:
-    per_in = len(cp.mid_widths) // len(bp.in_width.options)
-    mid = cp.mid_widths[in_index * per_in
-                        + (exp_index if cp.uses_expansion_decision else 0)]
+  mid = cp.mid_widths[cp.combo_index(in_index, exp_index)] if cp.mid_widths else 0
   return LatencyKey(cp.candidate.op, size, bp.stride, cin, mid, cout)
 
 

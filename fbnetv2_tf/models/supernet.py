@@ -50,20 +50,12 @@ def _candidate_layer(bp: BlockPlan, cp: CandidatePlan, name: str):
     return layers.ConvBNAct(bp.out_width.max, 1, strides=bp.stride, **common)
   if info.kind == spec_ops.IR_POOL:
     return layers.IRPool(bp.out_width.max, cp.max_mid, **common)
-  needs_expand = any(m != c for m, c in zip(cp.mid_widths,
-                                            _combo_in_widths(bp, cp)))
-  g2 = info.expand_groups == 2
+  # _g2 groups both 1x1 convs (FBNet's group-conv candidates).
   return MaskedInvertedResidual(
       bp.in_width.max, bp.out_width.max, cp.max_mid, residual=bp.residual,
-      expand=needs_expand, kernel_size=info.kernel, strides=bp.stride,
+      expand=cp.needs_expand, kernel_size=info.kernel, strides=bp.stride,
       se_channels=cp.max_se, expand_groups=info.expand_groups,
-      project_groups=2 if g2 else 1, **common)
-
-
-def _combo_in_widths(bp: BlockPlan, cp: CandidatePlan) -> list[int]:
-  """Input width of each (input width, expansion) combination."""
-  per_in = len(cp.mid_widths) // len(bp.in_width.options)
-  return [c for c in bp.in_width.options for _ in range(per_in)]
+      project_groups=info.expand_groups, **common)
 
 
 @keras.saving.register_keras_serializable(package="fbnetv2_tf")

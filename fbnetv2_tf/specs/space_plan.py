@@ -37,10 +37,22 @@ class CandidatePlan:
   mid_widths: tuple[int, ...] = ()
   se_widths: tuple[int, ...] = ()
   uses_expansion_decision: bool = False
+  combo_in_widths: tuple[int, ...] = ()  # the input width of each combination
+  num_expansions: int = 1
 
   @property
   def info(self) -> ops.OpInfo:
     return self.candidate.info
+
+  def combo_index(self, in_index: int, exp_index: int) -> int:
+    """Index of the (input width, expansion) combination."""
+    return in_index * self.num_expansions + (
+        exp_index if self.uses_expansion_decision else 0)
+
+  @property
+  def needs_expand(self) -> bool:
+    """Whether some combination keeps the expand conv (mid != in)."""
+    return any(m != c for m, c in zip(self.mid_widths, self.combo_in_widths))
 
   @property
   def max_mid(self) -> int:
@@ -102,11 +114,12 @@ def _candidate_plan(candidate: Candidate, block: SearchBlock, in_width,
     return CandidatePlan(candidate)
   decided = candidate.expansion is None
   expansions = block.expansions if decided else (candidate.expansion,)
-  mids = tuple(make_divisible(c * e, divisor)
-               for c, e in itertools.product(in_width.options, expansions))
+  combos = list(itertools.product(in_width.options, expansions))
+  mids = tuple(make_divisible(c * e, divisor) for c, e in combos)
   ses = (tuple(make_divisible(int(m * SE_RATIO), divisor) for m in mids)
          if info.se else ())
-  return CandidatePlan(candidate, mids, ses, decided)
+  return CandidatePlan(candidate, mids, ses, decided,
+                       tuple(c for c, _ in combos), len(expansions))
 
 
 def plan_space(space: SearchSpace, input_channels: int = 3) -> SpacePlan:
