@@ -6,8 +6,9 @@ Compares, in one run:
   child   - the largest child alone (a plain Keras model)
 as the number of output-channel options grows (2, 4, 8, 16, 32), and the
 masked supernet as the number of resolution options grows (1, 2, 3 factors).
-Each configuration runs in its own process: the allocator keeps RSS at its
-peak, so peak memory is only comparable one configuration per process.
+Each configuration runs in its own process with TensorFlow's BFC allocator
+on the CPU, whose statistics give the exact peak bytes of live tensors during
+the timed steps (above what stays allocated between steps).
 
   python benchmarks/masking_scaling.py [--steps=5] [--batch=32] [--json=out.json]
 """
@@ -15,7 +16,6 @@ peak, so peak memory is only comparable one configuration per process.
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -96,11 +96,6 @@ def _build(kind, n):
                            input_channels=IN_CHANNELS)
 
 
-def _rss_bytes():
-  with open("/proc/self/statm", encoding="ascii") as f:
-    return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def run_one(kind, n, steps, batch):
   """Builds one configuration and times its train step; returns a dict."""
   import keras  # pylint: disable=g-import-not-at-top
@@ -123,16 +118,19 @@ def run_one(kind, n, steps, batch):
     optimizer.apply(grads, model.trainable_variables)
     return loss
 
-  # Trace before the baseline: graph building is not the step's memory.
-  step.get_concrete_function(x, y)
-  rss0 = _rss_bytes()
-  step(x, y)  # first run (graph optimisation)
+  step(x, y).numpy()  # trace, optimise and run once
+  # TensorFlow's BFC allocator (enabled on the CPU by _spawn) counts the
+  # bytes of live tensors exactly; process RSS would also count freed pages
+  # that malloc keeps. Peak minus what stays allocated between steps
+  # (variables, optimizer slots) is the step's working memory.
+  tf.config.experimental.reset_memory_stats("CPU:0")
+  resident = tf.config.experimental.get_memory_info("CPU:0")["current"]
   times = []
   for _ in range(steps):
     t = time.perf_counter()
     step(x, y).numpy()
     times.append(time.perf_counter() - t)
-  peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss0
+  peak = tf.config.experimental.get_memory_info("CPU:0")["peak"] - resident
   # The fastest step: on a shared, noisy CPU the minimum is the most
   # repeatable estimate of what the step itself costs.
   return {"kind": kind, "n": n, "step_s": float(np.min(times)),
@@ -141,7 +139,8 @@ def run_one(kind, n, steps, batch):
 
 
 def _spawn(kind, n, steps, batch):
-  env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+  env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
+         "TF_CPU_ALLOCATOR_USE_BFC": "true"}
   out = subprocess.run([sys.executable, __file__, f"--one={kind}:{n}",
                         f"--steps={steps}", f"--batch={batch}"],
                        capture_output=True, text=True, env=env, check=True)
