@@ -5,7 +5,8 @@ Compares, in one run:
   naive   - FBNet style: one block per channel option, outputs zero-padded
   child   - the largest child alone (a plain Keras model)
 as the number of output-channel options grows (2, 4, 8, 16, 32), and the
-masked supernet as the number of resolution options grows (1, 2, 3 factors).
+masked supernet as the number of resolution options grows (1, 2, 3 factors),
+keeping or recomputing the low-resolution branches' activations.
 Each configuration runs in its own process with TensorFlow's BFC allocator
 on the CPU, whose statistics give the exact peak bytes of live tensors during
 the timed steps (above what stays allocated between steps).
@@ -85,9 +86,10 @@ def _build(kind, n):
   from fbnetv2_tf.specs.derive import derive_arch  # pylint: disable=g-import-not-at-top
   if kind == "masked":
     return Supernet(_space(n), 10, input_channels=IN_CHANNELS, seed=0)
-  if kind == "resolution":
+  if kind in ("resolution", "recompute"):
     return Supernet(_space(2, RESOLUTION_FACTORS[n - 1]), 10,
-                    input_channels=IN_CHANNELS, seed=0)
+                    input_channels=IN_CHANNELS, seed=0,
+                    recompute_resolutions=kind == "recompute")
   if kind == "naive":
     return _naive_model(n, 10)
   space = _space(2)
@@ -165,15 +167,15 @@ def main():
     for n in CHANNEL_OPTIONS:
       rows.append((kind, n, _spawn(kind, n, args.steps, args.batch)))
       print(f"  {kind} {n}: {rows[-1][2]['step_s']:.3f} s", file=sys.stderr)
-  for i, factors in enumerate(RESOLUTION_FACTORS, 1):
-    rows.append(("resolution", factors, _spawn("resolution", i, args.steps,
-                                               args.batch)))
+  for kind in ("resolution", "recompute"):
+    for i, factors in enumerate(RESOLUTION_FACTORS, 1):
+      rows.append((kind, factors, _spawn(kind, i, args.steps, args.batch)))
   _report(rows, child, args)
 
 
 def _report(rows, child, args):
   base = {k: next(r for kk, _, r in rows if kk == k)
-          for k in ("masked", "naive", "resolution")}
+          for k in ("masked", "naive", "resolution", "recompute")}
   print(f"One searched stage: {STAGE_BLOCKS} inverted residual blocks, input "
         f"{SIZE}x{SIZE}x{IN_CHANNELS}, widths up to {MAX_WIDTH}, expansion "
         f"{EXPANSION}, batch {args.batch}, fastest of {args.steps} steps.\n")
@@ -183,7 +185,7 @@ def _report(rows, child, args):
   for kind, n, r in rows:
     ref = base.get(kind, child)
     extra = ""
-    if kind == "resolution":
+    if kind in ("resolution", "recompute"):
       factors = n
       expected = sum(1 / f**2 for f in factors)
       extra = f" (sum 1/r^2 = {expected:.3f})"

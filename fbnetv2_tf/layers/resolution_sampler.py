@@ -18,6 +18,39 @@ import numpy as np
 from keras import ops
 
 
+def _recomputed(fn, state):
+  """``fn`` whose activations are recomputed in the backward pass.
+
+  A hand-written ``tf.custom_gradient`` rather than ``tf.recompute_grad`` so
+  the second run can restore ``state``: inside a ``tf.function`` the reads,
+  the re-run and the restoring assigns keep program order (automatic control
+  dependencies on the variables).
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+  @tf.custom_gradient
+  def run(x):
+    y = fn(x)
+
+    def grad(dy, variables=None):
+      with tf.control_dependencies([dy]):  # not before the gradient exists
+        x_again = tf.identity(x)
+      saved = [tf.identity(v.value) for v in state]
+      with tf.GradientTape() as tape:
+        tape.watch(x_again)
+        y_again = fn(x_again)
+      variables = list(variables or [])
+      grads = tape.gradient(y_again, [x_again] + variables, output_gradients=dy)
+      with tf.control_dependencies(grads[:1]):
+        for v, value in zip(state, saved):
+          v.assign(value)
+      return grads[0], grads[1:]
+
+    return y, grad
+
+  return run
+
+
 def lattice_positions(size: int, factor: float) -> np.ndarray:
   """Lattice rows of an option's ``size`` rows at subsampling ``factor``."""
   return np.floor(np.arange(size) * factor + 1e-9).astype("int32")
@@ -42,11 +75,14 @@ class ResolutionSampler(keras.layers.Layer):
       returns no spatial map (a classifier).
     lattice_in: input lattice size (the size under factor 1).
     lattice_out: output lattice size.
+    recompute: run the low-resolution branches again in the backward pass
+      instead of keeping their activations (TensorFlow backend).
   """
 
   def __init__(self, factors, in_sizes, out_sizes, lattice_in, lattice_out,
-               **kwargs):
+               recompute=False, **kwargs):
     super().__init__(**kwargs)
+    self.recompute = recompute
     self.factors = tuple(float(f) for f in factors)
     self.in_sizes = tuple(int(s) for s in in_sizes)
     self.out_sizes = None if out_sizes is None else tuple(int(s) for s in out_sizes)
@@ -79,15 +115,21 @@ class ResolutionSampler(keras.layers.Layer):
     y = ops.pad(y, [[0, 0], [0, 1], [0, 1], [0, 0]])  # the zero row/column
     return ops.take(ops.take(y, index, axis=1), index, axis=2)
 
-  def call(self, inputs, weights, fn):
+  def call(self, inputs, weights, fn, state=()):
     """``sum_j g_j D_j`` with ``D_j = scatter(fn(gather(x, j)))``.
 
     The weight scales the small map before the scatter, so the backward pass
-    keeps only small maps for the weights' gradient.
+    keeps only small maps for the weights' gradient. With ``recompute``, the
+    low-resolution branches keep nothing: the backward pass runs them again,
+    and ``state`` (variables ``fn`` updates, e.g. BatchNorm moving averages)
+    is restored after that second run so each step updates it once.
     """
     total = None
     for j in range(len(self.factors)):
-      d = self.scatter(weights[j] * fn(self.gather(inputs, j)), j)
+      branch = fn
+      if self.recompute and not self._is_full(j):
+        branch = _recomputed(fn, state)
+      d = self.scatter(weights[j] * branch(self.gather(inputs, j)), j)
       total = d if total is None else total + d
     return total
 
@@ -100,4 +142,5 @@ class ResolutionSampler(keras.layers.Layer):
     return {**super().get_config(), "factors": list(self.factors),
             "in_sizes": list(self.in_sizes),
             "out_sizes": None if self.out_sizes is None else list(self.out_sizes),
-            "lattice_in": self.lattice_in, "lattice_out": self.lattice_out}
+            "lattice_in": self.lattice_in, "lattice_out": self.lattice_out,
+            "recompute": self.recompute}

@@ -68,10 +68,13 @@ class Supernet(keras.Model):
     input_channels: image channels.
     mode: Gumbel-softmax mode of every decision (soft, hard, argmax).
     seed: seed of the Gumbel noise.
+    recompute_resolutions: recompute the low-resolution branches in the
+      backward pass instead of keeping their activations (less memory, one
+      more forward pass of the small maps).
   """
 
   def __init__(self, space, num_classes=10, input_channels=3, mode="soft",
-               seed=None, **kwargs):
+               seed=None, recompute_resolutions=False, **kwargs):
     super().__init__(**kwargs)
     if isinstance(space, SearchSpace):
       space = space.to_dict()
@@ -80,6 +83,7 @@ class Supernet(keras.Model):
     self.input_channels = input_channels
     self.mode = mode
     self.seed = seed
+    self.recompute_resolutions = recompute_resolutions
     self.space = SearchSpace.from_dict(space)
     self.plan: SpacePlan = plan_space(self.space, input_channels)
     self.decision_list = self.space.decisions()
@@ -109,7 +113,8 @@ class Supernet(keras.Model):
       factors = self.plan.factors
       self.samplers = [
           ResolutionSampler(factors, bp.in_sizes, bp.out_sizes, bp.lattice_in,
-                            bp.lattice_out, name=f"{bp.name}_sampler")
+                            bp.lattice_out, recompute_resolutions,
+                            name=f"{bp.name}_sampler")
           for bp in self.plan.blocks]
       last = self.plan.blocks[-1]
       self.samplers.append(ResolutionSampler(
@@ -184,7 +189,11 @@ class Supernet(keras.Model):
     res = weights.get(RESOLUTION)
     for i in range(len(self.plan.blocks)):
       fn = lambda t, i=i: self._block_forward(i, t, weights, training)  # pylint: disable=cell-var-from-loop
-      x = self.samplers[i](x, weights=res, fn=fn) if self.samplers else fn(x)
+      if self.samplers:
+        x = self.samplers[i](x, weights=res, fn=fn,
+                             state=self.blocks[i].non_trainable_variables)
+      else:
+        x = fn(x)
     head = lambda t: self.head(t, training=training)  # pylint: disable=unnecessary-lambda-assignment
     return self.samplers[-1](x, weights=res, fn=head) if self.samplers else head(x)
 
@@ -220,7 +229,8 @@ class Supernet(keras.Model):
     return {**super().get_config(), "space": self.space_config,
             "num_classes": self.num_classes,
             "input_channels": self.input_channels, "mode": self.mode,
-            "seed": self.seed}
+            "seed": self.seed,
+            "recompute_resolutions": self.recompute_resolutions}
 
   def build(self, input_shape=None):
     """Creates every variable by running the network once on zeros."""

@@ -118,3 +118,39 @@ def test_large_builtin_supernets_build_and_cost_their_argmax_child(space):
       counted.mflops, rel=1e-4)
   assert float(net.expected_cost(w, "mparams")) == pytest.approx(
       counted.mparams, rel=1e-4)
+
+
+@pytest.mark.slow
+def test_recomputed_resolution_branches_give_the_same_step():
+  """Recomputing the small maps changes memory, not the update: gradients and
+  BatchNorm moving averages (updated once per step) match the default."""
+  x, y = random_images((4, 32, 32, 3)), np.arange(4) % 10
+  results = []
+  for recompute in (False, True):
+    keras.utils.set_random_seed(0)
+    net = Supernet(builtin_spaces.tiny32(), num_classes=10, seed=1,
+                   recompute_resolutions=recompute).build_for_input()
+    _randomize_logits(net, seed=2)
+    weights = net.one_hot_weights({d.name: 1 for d in net.decision_list})
+
+    @tf.function
+    def step(net=net, weights=weights):
+      with tf.GradientTape() as tape:
+        logits = net.forward(x, weights, training=True)
+        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+            y, logits, from_logits=True))
+      return tape.gradient(loss, net.weight_variables)
+
+    moving = [v for v in net.non_trainable_variables if "moving" in v.path]
+    before = [np.array(v) for v in moving]
+    grads = [np.asarray(g) for g in step() if g is not None]
+    stats = [np.asarray(v) for v in moving]
+    results.append((grads, stats))
+  (g0, s0), (g1, s1) = results
+  assert len(g0) == len(g1) > 50
+  for a, b in zip(g0, g1):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+  moved = sum(not np.allclose(a, b) for a, b in zip(before, s0))
+  assert moved > len(s0) // 2  # the step did update the statistics
+  for a, b in zip(s0, s1):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
