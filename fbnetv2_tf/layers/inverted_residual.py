@@ -100,8 +100,7 @@ class InvertedResidual(composite.CompositeBlock):
     y = composite.apply(self.dw_act, self.dw_bn(y, training=training))
     if mid_mask is not None:
       y = y * mid_mask
-    if self.se is not None:
-      y = self.se.forward(y, se_mask=se_mask)
+    y = composite.apply(self.se, y, se_mask=se_mask)
     y = composite.apply(self.project, y, training=training)
     if out_mask is not None:
       y = y * out_mask
