@@ -103,23 +103,14 @@ class ArchSpec:
       raise SpecError(f"{name}: a model must be a JSON object, got "
                       f"{type(d).__name__}")
     files.check_keys(d, _ARCH_KEYS, ("input_size", "stages"), name)
-    stages = d["stages"]
-    if not isinstance(stages, list) or not stages:
-      raise SpecError(f"{location(name, field='stages')}: must be a non-empty "
-                      "list of stages")
-    parsed = []
-    for s, stage in enumerate(stages):
-      if not isinstance(stage, list) or not stage:
-        raise SpecError(f"{location(name, s)}: a stage must be a non-empty "
-                        "list of blocks")
-      parsed.append(tuple(_block_from_dict(blk, location(name, s, b))
-                          for b, blk in enumerate(stage)))
+    parsed = files.parse_stages(d["stages"], name, _block_from_dict)
     return cls(name=name,
-               input_size=files.require_int(d["input_size"],
-                                   location(name, field="input_size")),
-               width_divisor=files.require_int(d.get("width_divisor", 8),
-                                      location(name, field="width_divisor")),
-               stages=tuple(parsed))
+               input_size=files.require_int(
+                   d["input_size"], location(name, field="input_size")),
+               width_divisor=files.require_int(
+                   d.get("width_divisor", 8),
+                   location(name, field="width_divisor")),
+               stages=parsed)
 
 
 def archs_from_json(data: Mapping[str, Any], source: str = "") -> dict[str, ArchSpec]:
@@ -166,12 +157,16 @@ def _block_from_dict(d: Any, where: str) -> BlockSpec:
   if not isinstance(d["op"], str):
     raise SpecError(f"{where}: field 'op': must be a string, got {d['op']!r}")
   return BlockSpec(op=d["op"],
-                   out=files.require_int(d["out"], f"{where}: field 'out'"),
-                   stride=files.require_int(d["stride"], f"{where}: field 'stride'"),
-                   repeat=files.require_int(d.get("repeat", 1), f"{where}: field 'repeat'"),
+                   out=_field_int(d, "out", None, where),
+                   stride=_field_int(d, "stride", None, where),
+                   repeat=_field_int(d, "repeat", 1, where),
                    expansion=expansion, bias=bias,
-                   pwl_groups=files.require_int(d.get("pwl_groups", 1),
-                                       f"{where}: field 'pwl_groups'"))
+                   pwl_groups=_field_int(d, "pwl_groups", 1, where))
+
+
+def _field_int(d: Mapping[str, Any], key: str, default, where: str) -> int:
+  value = d[key] if default is None else d.get(key, default)
+  return files.require_int(value, f"{where}: field '{key}'")
 
 
 def _validate(arch: ArchSpec) -> None:

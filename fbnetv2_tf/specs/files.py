@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-from fbnetv2_tf.specs.errors import SpecError
+from fbnetv2_tf.specs.errors import SpecError, location
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -51,3 +51,20 @@ def require_int(v: Any, where: str) -> int:
   if isinstance(v, bool) or not isinstance(v, int):
     raise SpecError(f"{where}: must be an integer, got {v!r}")
   return v
+
+
+def parse_stages(stages: Any, name: str,
+                 parse_block: Callable[[Any, str], Any]) -> tuple:
+  """A non-empty list of non-empty stages, each block parsed by
+  ``parse_block(value, location)``; errors name stage and block."""
+  if not isinstance(stages, list) or not stages:
+    raise SpecError(f"{location(name, field='stages')}: must be a non-empty "
+                    "list of stages")
+  parsed = []
+  for s, stage in enumerate(stages):
+    if not isinstance(stage, list) or not stage:
+      raise SpecError(f"{location(name, s)}: a stage must be a non-empty "
+                      "list of blocks")
+    parsed.append(tuple(parse_block(blk, location(name, s, b))
+                        for b, blk in enumerate(stage)))
+  return tuple(parsed)

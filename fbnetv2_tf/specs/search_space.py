@@ -203,24 +203,15 @@ class SearchSpace:
     if not isinstance(name, str) or not name:
       raise SpecError(f"field 'name': must be a non-empty string, got {name!r}")
     files.check_keys(d, _SPACE_KEYS, ("input_sizes", "stages"), name)
-    stages = d["stages"]
-    if not isinstance(stages, list) or not stages:
-      raise SpecError(f"{location(name, field='stages')}: must be a non-empty "
-                      "list of stages")
-    parsed = []
-    for s, stage in enumerate(stages):
-      if not isinstance(stage, list) or not stage:
-        raise SpecError(f"{location(name, s)}: a stage must be a non-empty "
-                        "list of blocks")
-      parsed.append(tuple(_block_from_dict(blk, location(name, s, b))
-                          for b, blk in enumerate(stage)))
+    parsed = files.parse_stages(d["stages"], name, _block_from_dict)
     return cls(name=name,
                input_sizes=tuple(_int_list(d["input_sizes"],
                                            location(name, field="input_sizes"))),
-               width_divisor=files.require_int(d.get("width_divisor", 8),
-                                  location(name, field="width_divisor")),
+               width_divisor=files.require_int(
+                   d.get("width_divisor", 8),
+                   location(name, field="width_divisor")),
                description=str(d.get("description", "")),
-               stages=tuple(parsed))
+               stages=parsed)
 
 
 def load_search_space(path: str | os.PathLike) -> SearchSpace:
@@ -237,7 +228,8 @@ def _int_list(v, where) -> list[int]:
 def _widths(v, where) -> tuple[int, ...]:
   if isinstance(v, Mapping):
     files.check_keys(v, ("min", "max", "step"), ("min", "max", "step"), where)
-    lo, hi, step = (files.require_int(v[k], f"{where}.{k}") for k in ("min", "max", "step"))
+    lo, hi, step = (files.require_int(v[k], f"{where}.{k}")
+                    for k in ("min", "max", "step"))
     if step < 1 or lo > hi:
       raise SpecError(f"{where}: need min <= max and step >= 1, got "
                       f"min {lo}, max {hi}, step {step}")
@@ -272,7 +264,8 @@ def _block_from_dict(d, where) -> SearchBlock:
     raise SpecError(f"{where}: field 'bias': must be true or false")
   return SearchBlock(ops=tuple(candidates),
                      out=_widths(d["out"], f"{where}: field 'out'"),
-                     stride=files.require_int(d.get("stride", 1), f"{where}: field 'stride'"),
+                     stride=files.require_int(d.get("stride", 1),
+                                              f"{where}: field 'stride'"),
                      expansions=tuple(float(e) for e in expansions),
                      width_group=group, bias=bias)
 
