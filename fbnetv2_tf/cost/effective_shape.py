@@ -56,17 +56,16 @@ class BlockShapes:
 
   def __init__(self, bp: BlockPlan, w: Mapping[str, Any], res):
     self.bp = bp
-    self.h_in = _weights(w, bp.in_width.decision)
-    self.h_out = _weights(w, bp.out_width.decision)
-    self.e = _weights(w, bp.expansion_decision)
+    self.h_in = decision_weights(w, bp.in_width.decision)
+    self.h_out = decision_weights(w, bp.out_width.decision)
+    self.e = decision_weights(w, bp.expansion_decision)
     self.cin = ops.sum(self.h_in * _f32(bp.in_width.options))
     self.cout = ops.sum(self.h_out * _f32(bp.out_width.options))
     self.size_in = ops.sum(res * _f32(bp.in_sizes))
     self.size_out = ops.sum(res * _f32(bp.out_sizes))
 
   def combo_weights(self, cp: CandidatePlan):
-    e = self.e if cp.uses_expansion_decision else _ONE
-    return ops.reshape(self.h_in[:, None] * e[None, :], (-1,))
+    return combo_weights(self.h_in, self.e, cp)
 
   def p_same_width(self):
     """Probability that the chosen input and output widths are equal."""
@@ -78,12 +77,21 @@ class BlockShapes:
     return ops.sum(self.h_in[:, None] * self.h_out[None, :] * same)
 
 
-def _weights(w: Mapping[str, Any], decision: str | None):
+def decision_weights(w: Mapping[str, Any], decision: str | None):
+  """The option weights of ``decision``, or ``[1]`` for a fixed choice."""
   # convert_to_tensor, not np.asarray: the weights may be tensors whose
   # gradient must flow back to the logits.
   if decision is None:
     return _f32(_ONE)
   return ops.convert_to_tensor(w[decision], "float32")
+
+
+def combo_weights(h_in, e, cp: CandidatePlan):
+  """Weights of a candidate's (input width, expansion) combinations, in the
+  input-major order of ``cp.mid_widths``."""
+  if not cp.uses_expansion_decision:
+    e = _f32(_ONE)
+  return ops.reshape(h_in[:, None] * e[None, :], (-1,))
 
 
 def candidate_cost(shapes: BlockShapes, cp: CandidatePlan) -> _Cost:
@@ -129,11 +137,11 @@ def expected_counts(plan: SpacePlan, weights: Mapping[str, Any],
       one-hot vectors; tensors or arrays).
     num_classes: classifier outputs.
   """
-  res = _weights(weights, plan.resolution.decision)
+  res = decision_weights(weights, plan.resolution.decision)
   total = _Cost()
   for bp in plan.blocks:
     shapes = BlockShapes(bp, weights, res)
-    g = _weights(weights, bp.op_decision)
+    g = decision_weights(weights, bp.op_decision)
     for t, cp in enumerate(bp.candidates):
       total = total + candidate_cost(shapes, cp).scaled(g[t])
   last = BlockShapes(plan.blocks[-1], weights, res)

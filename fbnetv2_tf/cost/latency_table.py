@@ -162,18 +162,6 @@ def expected_latency_ms(plan: SpacePlan, weights: Mapping[str, Any],
   return total / 1000.0
 
 
-def _axes(plan: SpacePlan, bp: BlockPlan):
-  """Distinct decisions a block depends on, and each role's axis."""
-  roles = {"size": plan.resolution.decision, "in": bp.in_width.decision,
-           "exp": bp.expansion_decision, "out": bp.out_width.decision,
-           "op": bp.op_decision}
-  names = []
-  for name in roles.values():
-    if name is not None and name not in names:
-      names.append(name)
-  return names, roles
-
-
 def _expect(table_values: np.ndarray, names, weights) -> Any:
   result = ops.convert_to_tensor(table_values.astype("float32"))
   for name in names:  # contract the leading axis with its decision's weights
@@ -182,36 +170,40 @@ def _expect(table_values: np.ndarray, names, weights) -> Any:
   return result
 
 
-def _block_latency_us(plan, bp, weights, table) -> Any:
-  names, roles = _axes(plan, bp)
-  sizes = {n: len(weights[n]) for n in names}
-  values = np.zeros([sizes[n] for n in names], "float64")
-  for idx in itertools.product(*(range(sizes[n]) for n in names)):
-    at = dict(zip(names, idx))
-    pick = lambda role: at.get(roles[role], 0) if roles[role] else 0  # pylint: disable=unnecessary-lambda-assignment,cell-var-from-loop
-    key = block_keys(bp, pick("op"), pick("size"), pick("in"), pick("exp"),
-                     pick("out"))
-    if key is not None:
-      values[idx] = table.lookup(key.op, key.input_size, key.stride, key.cin,
-                                 key.mid, key.cout)
-  if not names:
-    return float(values)
-  return _expect(values, names, weights)
-
-
-def _head_latency_us(plan, last: BlockPlan, weights, table) -> Any:
-  names = [n for n in (plan.resolution.decision, last.out_width.decision)
-           if n is not None]
-  names = list(dict.fromkeys(names))
+def _expectation(roles: Mapping[str, str | None], weights, value_at) -> Any:
+  """Expectation of ``value_at(pick)`` over every joint choice of the
+  distinct decisions in ``roles``; ``pick(role)`` is the option index a role
+  takes (0 for a fixed role). A decision playing two roles (shared widths)
+  is one axis."""
+  names = list(dict.fromkeys(n for n in roles.values() if n is not None))
   values = np.zeros([len(weights[n]) for n in names], "float64")
   for idx in itertools.product(*(range(len(weights[n])) for n in names)):
     at = dict(zip(names, idx))
-    size = last.out_sizes[at.get(plan.resolution.decision, 0)]
-    cin = last.out_width.options[at.get(last.out_width.decision, 0)]
-    values[idx] = table.lookup(HEAD_OP, size, 1, cin, 0, 0)
+    values[idx] = value_at(lambda role, at=at: at.get(roles[role], 0))
   if not names:
     return float(values)
   return _expect(values, names, weights)
+
+
+def _block_latency_us(plan, bp, weights, table) -> Any:
+  roles = {"size": plan.resolution.decision, "in": bp.in_width.decision,
+           "exp": bp.expansion_decision, "out": bp.out_width.decision,
+           "op": bp.op_decision}
+
+  def value_at(pick):
+    key = block_keys(bp, pick("op"), pick("size"), pick("in"), pick("exp"),
+                     pick("out"))
+    return 0.0 if key is None else table.lookup(
+        key.op, key.input_size, key.stride, key.cin, key.mid, key.cout)
+
+  return _expectation(roles, weights, value_at)
+
+
+def _head_latency_us(plan, last: BlockPlan, weights, table) -> Any:
+  roles = {"size": plan.resolution.decision, "in": last.out_width.decision}
+  return _expectation(roles, weights, lambda pick: table.lookup(
+      HEAD_OP, last.out_sizes[pick("size")], 1,
+      last.out_width.options[pick("in")], 0, 0))
 
 
 def required_keys(plan: SpacePlan) -> set[LatencyKey]:

@@ -29,9 +29,6 @@ from fbnetv2_tf.specs.search_space import RESOLUTION, SearchSpace
 from fbnetv2_tf.specs.space_plan import (BlockPlan, CandidatePlan, SpacePlan,
                                          plan_space)
 
-_ONE = np.ones((1,), "float32")
-
-
 def layer_name(decision: str) -> str:
   """Keras layer names cannot hold '/'."""
   return "decision_" + decision.replace("/", "__")
@@ -154,33 +151,25 @@ class Supernet(keras.Model):
     """Option weights of every decision for one step (Gumbel-softmax)."""
     return {name: d() for name, d in self.decisions.items()}
 
-  def _weights_of(self, w: Mapping[str, Any], decision: str | None):
-    return w[decision] if decision is not None else _ONE
-
   def _block_forward(self, i: int, x, w, training):
     bp = self.plan.blocks[i]
-    out_mask = self.out_masks[i].mask(self._weights_of(w, bp.out_width.decision))
-    h_in = self._weights_of(w, bp.in_width.decision)
-    e = self._weights_of(w, bp.expansion_decision)
+    weights_of = lambda d: effective_shape.decision_weights(w, d)  # pylint: disable=unnecessary-lambda-assignment
+    out_mask = self.out_masks[i].mask(weights_of(bp.out_width.decision))
+    h_in = weights_of(bp.in_width.decision)
+    e = weights_of(bp.expansion_decision)
     kwargs = []
     for t, cp in enumerate(bp.candidates):
-      kind = cp.info.kind
-      combo = None
+      # An identity skip takes no mask; every other candidate masks its
+      # output, and expanded candidates their mid (and SE) widths too.
+      identity = cp.info.kind == spec_ops.SKIP and bp.residual
+      k = {} if identity else {"out_mask": out_mask}
       if cp.mid_widths:
-        combo = ops.reshape(h_in[:, None] * (e if cp.uses_expansion_decision
-                                             else _ONE)[None, :], (-1,))
-      if kind == spec_ops.INVERTED_RESIDUAL:
-        k = {"mid_mask": self.mid_masks[i][t].mask(combo), "out_mask": out_mask}
+        combo = effective_shape.combo_weights(h_in, e, cp)
+        k["mid_mask"] = self.mid_masks[i][t].mask(combo)
         if cp.se_widths:
           k["se_mask"] = self.se_masks[i][t].mask(combo)
-      elif kind == spec_ops.IR_POOL:
-        k = {"mid_mask": self.mid_masks[i][t].mask(combo), "out_mask": out_mask}
-      elif kind == spec_ops.SKIP and bp.residual:
-        k = {}
-      else:
-        k = {"out_mask": out_mask}
       kwargs.append(k)
-    return self.blocks[i](x, weights=self._weights_of(w, bp.op_decision),
+    return self.blocks[i](x, weights=weights_of(bp.op_decision),
                           training=training, candidate_kwargs=kwargs)
 
   def forward(self, images, weights: Mapping[str, Any], training=None):
