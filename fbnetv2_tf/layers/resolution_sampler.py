@@ -19,32 +19,40 @@ from keras import ops
 
 
 def _recomputed(fn, state):
-  """``fn`` whose activations are recomputed in the backward pass.
+  """``(x, w, *args) -> w * fn(x, *args)`` whose activations are recomputed
+  in the backward pass, so the forward pass keeps only its inputs.
 
-  A hand-written ``tf.custom_gradient`` rather than ``tf.recompute_grad`` so
-  the second run can restore ``state``: inside a ``tf.function`` the reads,
-  the re-run and the restoring assigns keep program order (automatic control
-  dependencies on the variables).
+  Every tensor ``fn`` depends on must come in ``args``: a custom gradient
+  does not differentiate tensors a function closes over, so decision weights
+  captured by ``fn`` would silently get no gradient. The option weight ``w``
+  is an input too rather than a multiply outside, which would keep
+  ``fn(x)`` alive for its gradient. A hand-written ``tf.custom_gradient``
+  rather than ``tf.recompute_grad`` so the second run can restore ``state``:
+  inside a ``tf.function`` the reads, the re-run and the restoring assigns
+  keep program order (automatic control dependencies on the variables).
   """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
   @tf.custom_gradient
-  def run(x):
-    y = fn(x)
+  def run(x, w, *args):
+    y = w * fn(x, *args)
 
     def grad(dy, variables=None):
       with tf.control_dependencies([dy]):  # not before the gradient exists
-        x_again = tf.identity(x)
+        inputs_again = [tf.identity(t) for t in (x,) + args]
       saved = [tf.identity(v.value) for v in state]
       with tf.GradientTape() as tape:
-        tape.watch(x_again)
-        y_again = fn(x_again)
+        tape.watch(inputs_again)
+        y_again = fn(*inputs_again)
       variables = list(variables or [])
-      grads = tape.gradient(y_again, [x_again] + variables, output_gradients=dy)
-      with tf.control_dependencies(grads[:1]):
+      grads = tape.gradient(y_again, inputs_again + variables,
+                            output_gradients=w * dy)
+      dw = tf.reduce_sum(dy * y_again)
+      with tf.control_dependencies(grads[:1] + [dw]):
         for v, value in zip(state, saved):
           v.assign(value)
-      return grads[0], grads[1:]
+      n = len(inputs_again)
+      return (grads[0], dw, *grads[1:n]), grads[n:]
 
     return y, grad
 
@@ -115,8 +123,12 @@ class ResolutionSampler(keras.layers.Layer):
     y = ops.pad(y, [[0, 0], [0, 1], [0, 1], [0, 0]])  # the zero row/column
     return ops.take(ops.take(y, index, axis=1), index, axis=2)
 
-  def call(self, inputs, weights, fn, state=()):
-    """``sum_j g_j D_j`` with ``D_j = scatter(fn(gather(x, j)))``.
+  def call(self, inputs, weights, fn, state=(), fn_args=()):
+    """``sum_j g_j D_j`` with ``D_j = scatter(fn(gather(x, j), *fn_args))``.
+
+    ``fn_args`` are the tensors besides the map that ``fn`` depends on and
+    that need gradients (decision weights); with ``recompute`` they must be
+    passed here rather than captured by ``fn``.
 
     The weight scales the small map before the scatter, so the backward pass
     keeps only small maps for the weights' gradient. With ``recompute``, the
@@ -126,10 +138,12 @@ class ResolutionSampler(keras.layers.Layer):
     """
     total = None
     for j in range(len(self.factors)):
-      branch = fn
+      small = self.gather(inputs, j)
       if self.recompute and not self._is_full(j):
-        branch = _recomputed(fn, state)
-      d = self.scatter(weights[j] * branch(self.gather(inputs, j)), j)
+        weighted = _recomputed(fn, state)(small, weights[j], *fn_args)
+      else:
+        weighted = weights[j] * fn(small, *fn_args)
+      d = self.scatter(weighted, j)
       total = d if total is None else total + d
     return total
 

@@ -66,12 +66,13 @@ class Supernet(keras.Model):
     mode: Gumbel-softmax mode of every decision (soft, hard, argmax).
     seed: seed of the Gumbel noise.
     recompute_resolutions: recompute the low-resolution branches in the
-      backward pass instead of keeping their activations (less memory, one
-      more forward pass of the small maps).
+      backward pass instead of keeping their activations, so peak memory
+      stays flat in the number of resolution options (METHOD section 4) at
+      the price of one more forward pass of the small maps; False keeps them.
   """
 
   def __init__(self, space, num_classes=10, input_channels=3, mode="soft",
-               seed=None, recompute_resolutions=False, **kwargs):
+               seed=None, recompute_resolutions=True, **kwargs):
     super().__init__(**kwargs)
     if isinstance(space, SearchSpace):
       space = space.to_dict()
@@ -176,13 +177,18 @@ class Supernet(keras.Model):
     """Logits under given decision weights (e.g. one-hot, for a child)."""
     x = images
     res = weights.get(RESOLUTION)
+    # The blocks get the decision weights as arguments, not by closure, so
+    # the resolution sampler can differentiate them when it recomputes.
+    names = sorted(weights)
+    values = [ops.convert_to_tensor(weights[n]) for n in names]
     for i in range(len(self.plan.blocks)):
-      fn = lambda t, i=i: self._block_forward(i, t, weights, training)  # pylint: disable=cell-var-from-loop
+      def fn(t, *vals, i=i):
+        return self._block_forward(i, t, dict(zip(names, vals)), training)
       if self.samplers:
-        x = self.samplers[i](x, weights=res, fn=fn,
+        x = self.samplers[i](x, weights=res, fn=fn, fn_args=values,
                              state=self.blocks[i].non_trainable_variables)
       else:
-        x = fn(x)
+        x = fn(x, *values)
     head = lambda t: self.head(t, training=training)  # pylint: disable=unnecessary-lambda-assignment
     return self.samplers[-1](x, weights=res, fn=head) if self.samplers else head(x)
 

@@ -122,8 +122,9 @@ def test_large_builtin_supernets_build_and_cost_their_argmax_child(space):
 
 @pytest.mark.slow
 def test_recomputed_resolution_branches_give_the_same_step():
-  """Recomputing the small maps changes memory, not the update: gradients and
-  BatchNorm moving averages (updated once per step) match the default."""
+  """Recomputing the small maps changes memory, not the update: gradients of
+  weights and logits, and BatchNorm moving averages (updated once per step),
+  match the default."""
   x, y = random_images((4, 32, 32, 3)), np.arange(4) % 10
   results = []
   for recompute in (False, True):
@@ -131,15 +132,16 @@ def test_recomputed_resolution_branches_give_the_same_step():
     net = Supernet(builtin_spaces.tiny32(), num_classes=10, seed=1,
                    recompute_resolutions=recompute).build_for_input()
     _randomize_logits(net, seed=2)
-    weights = net.one_hot_weights({d.name: 1 for d in net.decision_list})
 
     @tf.function
-    def step(net=net, weights=weights):
+    def step(net=net):
       with tf.GradientTape() as tape:
+        weights = {name: tf.nn.softmax(d.logits)
+                   for name, d in net.decisions.items()}
         logits = net.forward(x, weights, training=True)
         loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
             y, logits, from_logits=True))
-      return tape.gradient(loss, net.weight_variables)
+      return tape.gradient(loss, net.weight_variables + net.arch_variables)
 
     moving = [v for v in net.non_trainable_variables if "moving" in v.path]
     before = [np.array(v) for v in moving]
