@@ -32,6 +32,10 @@ setup(
         "scikit-learn~=1.9.0",
         "matplotlib~=3.11.0",
         "tqdm~=4.70",
+        "tensorflow-datasets~=4.9.10",
+        # tfds 4.9.10 (through etils) needs it to prepare catalog datasets.
+        "importlib-resources~=7.1",
+        "pillow>=10,<14",  # image folders; matplotlib needs it too
     ],
     extras_require={"test": ["pytest~=9.0", "pytest-xdist~=3.8", "setuptools>=65"]},
     entry_points={"console_scripts": [

@@ -1,0 +1,27 @@
+"""The data tour example runs as documented and prints what it promises."""
+
+import re
+import subprocess
+import sys
+
+from tests.testing.paths import REPO_ROOT
+
+
+def test_data_tour_prints_the_digits_split_and_a_search_batch(tmp_path):
+  result = subprocess.run(
+      [sys.executable, str(REPO_ROOT / "examples" / "data_tour.py")],
+      cwd=tmp_path, capture_output=True, text=True, check=False,
+      env={"PYTHONPATH": str(REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PATH": "/usr/bin:/bin"})
+  assert result.returncode == 0, result.stderr
+  out = result.stdout
+  assert ("digits: 1438 train + 359 test images of (32, 32, 1), 10 classes"
+          in out)
+  assert "search split: 1150 weight / 288 arch images" in out
+  assert ("35 steps per epoch; weight batch (32, 32, 32, 1) float32, "
+          "arch batch (32, 32, 32, 1)") in out
+  assert "pixel range [-1.0, 1.0]" in out
+  for part in ("weight", "arch"):
+    labels = re.search(rf"first {part} labels: ([\d ]+)", out).group(1).split()
+    assert len(labels) == 8 and all(0 <= int(l) <= 9 for l in labels)
+  assert "resumed at epoch 2, first batch identical: True" in out
