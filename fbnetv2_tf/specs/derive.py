@@ -6,7 +6,7 @@ ArchSpec, so a derived network can be counted and saved without TensorFlow.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -73,3 +73,60 @@ def derive_arch(space: SearchSpace, choices: Mapping[str, int],
   return ArchSpec(name=name or f"{space.name}_derived",
                   input_size=pick(RESOLUTION, space.input_sizes),
                   width_divisor=space.width_divisor, stages=tuple(stages))
+
+
+def _log_probabilities(v: np.ndarray) -> np.ndarray:
+  v = np.asarray(v, "float64")
+  z = v - np.max(v)
+  return z - np.log(np.sum(np.exp(z)))
+
+
+def fit_budget(space: SearchSpace, logits: Mapping[str, np.ndarray],
+               cost_of: Callable[[Mapping[str, int]], float], target: float,
+               choices: Mapping[str, int] | None = None
+               ) -> tuple[dict[str, int], int]:
+  """Repairs ``choices`` (default: the argmax) to cost at most ``target``.
+
+  While the derived architecture costs more than ``target``, takes the one
+  change of one decision that gives up the least log-probability per unit of
+  cost saved (a greedy knapsack step along the learned distribution). A
+  budget-mode search usually ends under its target already; this covers the
+  gap between the expected cost it steered and the argmax child's.
+
+  Args:
+    space: the search space.
+    logits: ``{decision: logits}`` of the search.
+    cost_of: the cost of the child of some choices in the target's unit
+      (e.g. the counted MFLOPs of ``derive_arch(space, choices)``).
+    target: the budget.
+    choices: where to start; the argmax when None.
+
+  Returns:
+    The choices and the number of changes made.
+
+  Raises:
+    ValueError: no architecture of the space fits the budget.
+  """
+  choices = dict(argmax_choices(logits) if choices is None else choices)
+  log_p = {name: _log_probabilities(v) for name, v in logits.items()}
+  cost = cost_of(choices)
+  changes = 0
+  while cost > target:
+    best = None
+    for name, lp in log_p.items():
+      for option in range(len(lp)):
+        if option == choices[name]:
+          continue
+        trial = {**choices, name: option}
+        trial_cost = cost_of(trial)
+        if trial_cost >= cost:
+          continue
+        price = (lp[choices[name]] - lp[option]) / (cost - trial_cost)
+        if best is None or price < best[0]:
+          best = (price, trial, trial_cost)
+    if best is None:
+      raise ValueError(f"no architecture of {space.name!r} costs at most "
+                       f"{target:g} (the closest costs {cost:g})")
+    _, choices, cost = best
+    changes += 1
+  return choices, changes

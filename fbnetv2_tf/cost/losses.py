@@ -1,0 +1,83 @@
+"""Resource-aware search losses: cross-entropy combined with a cost term.
+
+Three forms (METHOD section 5), all differentiable in the expected cost:
+
+- ``fbnet``: ``CE * a * log(COST)^b`` with ``a = 0.2``, ``b = 0.6`` (FBNet,
+  arXiv 1812.03443, eq. 3). COST is in the metric's unit times ``scale`` and
+  must exceed 1 (``log`` of a cost below 1 is negative and its power is
+  undefined): pick ``scale`` so it does (e.g. 1000 for a sub-MFLOP space).
+- ``additive``: ``CE + lambda * COST / target``.
+- ``budget``: ``CE + lambda * |COST / (margin * target) - 1|``: the
+  absolute-value penalty of TuNAS (Bender et al., CVPR 2020, "absolute
+  reward") pulls the expected cost onto the budget from both sides, aimed a
+  little under it (``margin``) so that the derived argmax architecture, whose
+  cost differs a little from the expectation, lands at or under the target;
+  ``specs.derive.fit_budget`` then repairs the rare overshoot.
+- ``none``: plain CE (accuracy-only search).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from keras import ops
+
+from fbnetv2_tf.cost.effective_shape import METRICS
+
+FORMS = ("fbnet", "additive", "budget", "none")
+
+# FBNet, arXiv 1812.03443, section 3.3: alpha = 0.2, beta = 0.6.
+FBNET_ALPHA = 0.2
+FBNET_BETA = 0.6
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceLoss:
+  """How the architecture step combines cross-entropy and expected cost.
+
+  Attributes:
+    form: one of ``FORMS``.
+    metric: cost metric, one of ``effective_shape.METRICS``.
+    target: the cost target (additive and budget forms), in the metric's unit.
+    weight: ``lambda`` of the additive and budget forms.
+    alpha: FBNet's ``a``.
+    beta: FBNet's ``b``.
+    scale: the FBNet form's cost is ``scale * cost``.
+    margin: the budget form aims at ``margin * target``.
+  """
+
+  form: str = "budget"
+  metric: str = "mflops"
+  target: float | None = None
+  weight: float = 1.0
+  alpha: float = FBNET_ALPHA
+  beta: float = FBNET_BETA
+  scale: float = 1.0
+  margin: float = 0.95
+
+  def __post_init__(self):
+    if self.form not in FORMS:
+      raise ValueError(f"unknown loss {self.form!r}; known: {', '.join(FORMS)}")
+    if self.metric not in METRICS:
+      raise ValueError(f"unknown cost metric {self.metric!r}; known: "
+                       f"{', '.join(METRICS)}")
+    if self.form in ("additive", "budget") and not (self.target or 0) > 0:
+      raise ValueError(f"the {self.form} loss needs a positive cost target")
+    if not 0 < self.margin <= 1:
+      raise ValueError(f"budget margin must be in (0, 1], got {self.margin}")
+
+  def __call__(self, ce, cost):
+    """The architecture loss from the batch CE and the expected cost."""
+    if self.form == "none":
+      return ce
+    if self.form == "fbnet":
+      # The clamp keeps log() > 0 so a cost that dips to 1 cannot give NaN;
+      # the guidance above says to scale costs well above it.
+      log_cost = ops.log(ops.maximum(cost * self.scale, 1.0 + 1e-6))
+      return ce * self.alpha * ops.power(log_cost, self.beta)
+    if self.form == "additive":
+      return ce + self.weight * cost / self.target
+    return ce + self.weight * ops.abs(cost / (self.margin * self.target) - 1.0)
+
+  def to_dict(self) -> dict:
+    return dataclasses.asdict(self)
