@@ -33,6 +33,9 @@ class ChannelMask(keras.layers.Layer):
     if max(self.widths) > self.max_channels or min(self.widths) < 1:
       raise ValueError(f"widths {self.widths} must lie in 1..{max_channels}")
     self._prefix = prefix_masks(self.widths, self.max_channels)
+    # No weights to create from an input shape: built from the start, so
+    # Keras does not trace a symbolic call to build it (tf.distribute fit).
+    self.built = True
 
   def mask(self, weights):
     """The ``[max_channels]`` mask for option weights ``[len(widths)]``."""

@@ -50,6 +50,9 @@ class ArchDecision(keras.layers.Layer):
     self.temperature = self.add_weight(
         shape=(), initializer=keras.initializers.Constant(INITIAL_TEMPERATURE),
         name="temperature", trainable=False)
+    # Every variable exists already: built, so Keras never traces a symbolic
+    # call to build it (it does so under tf.distribute before fit).
+    self.built = True
 
   def probabilities(self):
     """``softmax(alpha)``: the learned distribution, without noise."""

@@ -18,11 +18,13 @@ from keras import ops
 
 from fbnetv2_tf import layers
 from fbnetv2_tf.cost import effective_shape
+from fbnetv2_tf.cost.losses import ResourceLoss
 from fbnetv2_tf.layers.channel_mask import ChannelMask
 from fbnetv2_tf.layers.gumbel import ArchDecision
 from fbnetv2_tf.layers.masked_inverted_residual import MaskedInvertedResidual
 from fbnetv2_tf.layers.mixed_block import MixedBlock
 from fbnetv2_tf.layers.resolution_sampler import ResolutionSampler
+from fbnetv2_tf.models import bilevel
 from fbnetv2_tf.specs import derive
 from fbnetv2_tf.specs import ops as spec_ops
 from fbnetv2_tf.specs.search_space import RESOLUTION, SearchSpace
@@ -204,6 +206,57 @@ class Supernet(keras.Model):
   def one_hot_weights(self, choices: Mapping[str, int]) -> dict[str, np.ndarray]:
     return {d.name: np.eye(d.size, dtype="float32")[choices[d.name]]
             for d in self.decision_list}
+
+  # -- search (bilevel training under model.fit) -------------------------------
+
+  def compile(self, weight_optimizer=None, arch_optimizer=None,
+              resource_loss: ResourceLoss | None = None, warmup_epochs=0,
+              latency_table=None, **kwargs):
+    """Prepares ``fit`` for the search (see ``models.bilevel``).
+
+    Args:
+      weight_optimizer: the weights' optimizer (default: SGD of
+        ``bilevel.SearchConfig``, constant learning rate).
+      arch_optimizer: the logits' optimizer (default: Adam, lr 0.01).
+      resource_loss: the architecture step's loss (default: CE only).
+      warmup_epochs: epochs that update the weights only.
+      latency_table: a LatencyTable, for the ``latency_ms`` metric.
+      **kwargs: passed to ``keras.Model.compile`` (e.g. ``steps_per_execution``).
+    """
+    config = bilevel.SearchConfig()
+    kwargs.setdefault("jit_compile", False)  # slower on CPU, and see ARCHITECTURE
+    super().compile(optimizer=weight_optimizer or config.weight_optimizer(1),
+                    **kwargs)
+    self.bilevel = bilevel.BilevelStep(
+        self, arch_optimizer or config.arch_optimizer(),
+        resource_loss or config.loss, warmup_epochs, latency_table)
+
+  def get_compile_config(self):
+    # Optimizers and the resource loss belong to a search run, which
+    # restores them from its own checkpoint; a saved supernet reloads
+    # uncompiled.
+    return None
+
+  @property
+  def metrics(self):
+    step = getattr(self, "bilevel", None)
+    return step.metrics if step is not None else super().metrics
+
+  def train_step(self, data):
+    return self.bilevel.train_step(data)
+
+  def test_step(self, data):
+    return self.bilevel.test_step(data)
+
+  def fit(self, *args, callbacks=None, **kwargs):
+    """``keras.Model.fit`` plus the warm-up switch (``bilevel.ArchPhase``)."""
+    callbacks = list(callbacks or [])
+    if not any(isinstance(c, bilevel.ArchPhase) for c in callbacks):
+      callbacks.append(bilevel.ArchPhase())
+    with self.distribute_strategy.scope():
+      self.build_for_input()
+      self.bilevel.build_optimizers()
+    return super().fit(*args, callbacks=callbacks, **kwargs)
 
   # -- derivation ----------------------------------------------------------------
 

@@ -31,3 +31,14 @@ def randomize_batchnorm(model: keras.Model, seed: int = 0) -> None:
 
 def random_images(shape, seed: int = 0) -> np.ndarray:
   return np.random.default_rng(seed).uniform(-1, 1, shape).astype("float32")
+
+
+# Two searched blocks and two resolutions: every kind of decision, quick to
+# trace.
+MICRO_SPACE = {
+    "name": "micro", "input_sizes": [16, 8], "width_divisor": 4,
+    "stages": [[{"ops": ["conv_k3"], "out": [8], "stride": 2}],
+               [{"ops": ["ir_k3", "ir_k5"], "out": [8, 16], "stride": 1,
+                 "expansions": [1, 3], "width_group": "a"},
+                {"ops": ["ir_k3", "skip"], "out": [8, 16], "stride": 1,
+                 "expansions": [1, 3], "width_group": "a"}]]}

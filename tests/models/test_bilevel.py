@@ -1,0 +1,107 @@
+"""The supernet's bilevel train step under model.fit."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fbnetv2_tf.callbacks import TemperatureAnnealing
+from fbnetv2_tf.cost.losses import ResourceLoss
+from fbnetv2_tf.models.supernet import Supernet
+from fbnetv2_tf.specs.search_space import SearchSpace
+from tests.testing.models import MICRO_SPACE
+
+def _data(n=64, seed=0):
+  rng = np.random.default_rng(seed)
+  labels = rng.integers(0, 4, n).astype("int32")
+  images = (rng.normal(0, 0.3, (n, 16, 16, 1)) + labels[:, None, None, None]
+            / 2.0 - 0.75).astype("float32")
+  ds = tf.data.Dataset.from_tensor_slices(((images, images[::-1]),
+                                           (labels, labels[::-1])))
+  return ds.batch(16, drop_remainder=True).repeat()
+
+
+def _net(weight_lr=0.05, arch_lr=0.05, loss=None, warmup=0):
+  keras.utils.set_random_seed(0)
+  net = Supernet(SearchSpace.from_dict(MICRO_SPACE), num_classes=4,
+                 input_channels=1, seed=0)
+  net.compile(weight_optimizer=keras.optimizers.SGD(weight_lr, momentum=0.9),
+              arch_optimizer=keras.optimizers.Adam(arch_lr),
+              resource_loss=loss, warmup_epochs=warmup)
+  return net
+
+
+def _weights(net):
+  return [np.array(v) for v in net.weight_variables]
+
+
+def _logits(net):
+  return [np.array(v) for v in net.arch_variables]
+
+
+def _changed(before, after):
+  return sum(not np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_warm_up_trains_weights_only_then_both():
+  net = _net(warmup=1).build_for_input()
+  w0, a0 = _weights(net), _logits(net)
+  net.fit(_data(), epochs=1, steps_per_epoch=4, verbose=0, shuffle=False)
+  w1, a1 = _weights(net), _logits(net)
+  assert _changed(w0, w1) > len(w0) // 2
+  assert _changed(a0, a1) == 0
+  net.fit(_data(), epochs=2, initial_epoch=1, steps_per_epoch=4, verbose=0, shuffle=False)
+  assert _changed(a1, _logits(net)) == len(a1)
+
+
+def test_the_architecture_step_leaves_the_weights_alone():
+  net = _net(weight_lr=0.0).build_for_input()
+  w0, a0 = _weights(net), _logits(net)
+  history = net.fit(_data(), epochs=1, steps_per_epoch=4, verbose=0, shuffle=False).history
+  assert _changed(w0, _weights(net)) == 0
+  assert _changed(a0, _logits(net)) == len(a0)
+  assert history["arch_ce"][0] > 0 and history["loss"][0] > 0
+
+
+def test_logged_metrics_describe_the_distribution():
+  net = _net(warmup=5)
+  history = net.fit(_data(), epochs=2, steps_per_epoch=2, verbose=0, shuffle=False,
+                    callbacks=[TemperatureAnnealing(4.0, 0.5)]).history
+  np.testing.assert_allclose(history["temperature"], [4.0, 4.0 * np.exp(-0.5)],
+                             rtol=1e-6)
+  # Logits stay uniform in warm-up: entropy is the mean of log(options).
+  sizes = [d.num_options for d in net.decisions.values()]
+  assert history["entropy"][-1] == pytest.approx(np.mean(np.log(sizes)),
+                                                 rel=1e-5)
+  uniform = {n: np.full(d.num_options, 1 / d.num_options, "float32")
+             for n, d in net.decisions.items()}
+  assert history["cost"][-1] == pytest.approx(
+      float(net.expected_cost(uniform)), rel=1e-5)
+  assert history["arch_loss"] == [0.0, 0.0]  # no architecture step yet
+
+
+def test_a_budget_below_the_current_cost_lowers_the_expected_cost():
+  net = _net(loss=ResourceLoss("budget", target=0.01, weight=5.0)).build_for_input()
+  uniform = {n: np.full(d.num_options, 1 / d.num_options, "float32")
+             for n, d in net.decisions.items()}
+  before = float(net.expected_cost(uniform))
+  assert before > 0.02
+  history = net.fit(_data(), epochs=3, steps_per_epoch=4, verbose=0, shuffle=False).history
+  assert history["cost"][-1] < 0.9 * before
+  assert history["cost"] == sorted(history["cost"], reverse=True)
+
+
+def test_evaluate_scores_the_argmax_child_and_keeps_batchnorm_statistics():
+  net = _net().build_for_input()
+  net.fit(_data(), epochs=1, steps_per_epoch=4, verbose=0, shuffle=False)
+  state = [np.array(v) for v in net.non_trainable_variables]
+  images = np.random.default_rng(1).normal(0, 1, (16, 16, 16, 1)).astype("float32")
+  labels = np.arange(16) % 4
+  result = net.evaluate(images, labels, batch_size=16, verbose=0,
+                        return_dict=True)
+  assert _changed(state, [np.array(v) for v in net.non_trainable_variables]) == 0
+  one_hot = net.one_hot_weights({n: int(np.argmax(v))
+                                 for n, v in net.logits().items()})
+  logits = net.forward(images, one_hot, training=True)
+  expected = np.mean(np.argmax(np.asarray(logits), -1) == labels)
+  assert result["accuracy"] == pytest.approx(expected)
