@@ -1,0 +1,149 @@
+"""Search callbacks: temperature annealing, architecture logging, NaN stop."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import keras
+import numpy as np
+
+from fbnetv2_tf.models.bilevel import annealed_temperature, decision_entropy
+from fbnetv2_tf.specs import arch_spec
+from fbnetv2_tf.specs.files import write_atomically
+
+# FBNet (arXiv 1812.03443, section 4.1): tau starts at 5.0 and decays by
+# exp(-0.045) every epoch.
+INITIAL_TEMPERATURE = 5.0
+TEMPERATURE_DECAY = 0.045
+
+
+class TemperatureAnnealing(keras.callbacks.Callback):
+  """Sets every decision's Gumbel temperature to
+  ``initial * exp(-decay * epoch)`` at the start of each epoch.
+
+  A function of the epoch alone, so a resumed run continues the schedule.
+  """
+
+  def __init__(self, initial: float = INITIAL_TEMPERATURE,
+               decay: float = TEMPERATURE_DECAY):
+    super().__init__()
+    if initial <= 0:
+      raise ValueError(f"initial temperature must be positive, got {initial}")
+    self.initial = initial
+    self.decay = decay
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self.model.set_temperature(
+        annealed_temperature(epoch, self.initial, self.decay))
+
+
+class StopOnNaN(keras.callbacks.Callback):
+  """Stops training at the first non-finite loss and remembers where.
+
+  ``EpochCheckpoint`` skips epochs with non-finite logs, so the checkpoint on
+  disk stays the last good one; ``failure`` says what happened, for the
+  caller to report.
+  """
+
+  def __init__(self):
+    super().__init__()
+    self.failure: str | None = None
+    self._epoch = 0
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._epoch = epoch
+
+  def on_train_batch_end(self, batch, logs=None):
+    bad = sorted(k for k, v in (logs or {}).items()
+                 if np.ndim(v) == 0 and not math.isfinite(float(v)))
+    if bad and self.failure is None:
+      self.failure = (f"{', '.join(bad)} became non-finite in epoch "
+                      f"{self._epoch + 1}, step {batch + 1}")
+      self.model.stop_training = True
+
+
+class ArchLogger(keras.callbacks.Callback):
+  """Writes the state of the architecture distribution every epoch.
+
+  Into ``directory``: TensorBoard scalars (each decision's entropy and
+  option probabilities, the epoch's metrics) and logit histograms under
+  ``tensorboard/``; ``probabilities.png``, a heatmap of every decision's
+  option probabilities; ``arch.json``, the current argmax architecture;
+  ``search_log.jsonl``, one JSON line of metrics and probabilities per epoch.
+  """
+
+  def __init__(self, directory: str, heatmap: bool = True):
+    super().__init__()
+    self.directory = directory
+    self.heatmap = heatmap
+    self._writer = None
+
+  def _summary_writer(self):
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    if self._writer is None:
+      self._writer = tf.summary.create_file_writer(
+          os.path.join(self.directory, "tensorboard"))
+    return self._writer
+
+  def on_epoch_end(self, epoch, logs=None):
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    net = self.model
+    os.makedirs(self.directory, exist_ok=True)
+    probabilities = net.probabilities()
+    entropies = {n: float(decision_entropy(d.logits))
+                 for n, d in net.decisions.items()}
+    metrics = {k: float(v) for k, v in (logs or {}).items()
+               if np.ndim(v) == 0}
+    with self._summary_writer().as_default(step=epoch + 1):
+      for name, value in metrics.items():
+        tf.summary.scalar(f"search/{name}", value)
+      for name, p in probabilities.items():
+        tf.summary.scalar(f"entropy/{name}", entropies[name])
+        for i, value in enumerate(p):
+          tf.summary.scalar(f"probability/{name}/{i}", float(value))
+        tf.summary.histogram(f"logits/{name}", net.decisions[name].logits)
+    self._summary_writer().flush()
+    arch = net.derive_argmax()
+    write_atomically(os.path.join(self.directory, "arch.json"),
+                     arch_spec.archs_to_json([arch]))
+    record = {"epoch": epoch + 1, **metrics, "entropy": entropies,
+              "probabilities": {n: [round(float(x), 5) for x in p]
+                                for n, p in probabilities.items()}}
+    with open(os.path.join(self.directory, "search_log.jsonl"), "a",
+              encoding="utf-8") as f:
+      f.write(json.dumps(record) + "\n")
+    if self.heatmap:
+      plot_probabilities(probabilities, os.path.join(
+          self.directory, "probabilities.png"), f"epoch {epoch + 1}")
+
+
+def plot_probabilities(probabilities, path: str, title: str = "") -> None:
+  """A heatmap: one row per decision, one cell per option, written
+  atomically."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")  # files only; no display here or in CI
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  names = list(probabilities)
+  width = max(len(p) for p in probabilities.values())
+  grid = np.full((len(names), width), np.nan)
+  for r, name in enumerate(names):
+    grid[r, :len(probabilities[name])] = probabilities[name]
+  fig, ax = plt.subplots(figsize=(1.2 + 0.6 * width, 0.8 + 0.35 * len(names)))
+  image = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+  for r in range(len(names)):
+    for c in range(width):
+      if not np.isnan(grid[r, c]):
+        ax.text(c, r, f"{grid[r, c]:.2f}", ha="center", va="center",
+                fontsize=7, color="white" if grid[r, c] < 0.6 else "black")
+  ax.set_yticks(range(len(names)), names, fontsize=8)
+  ax.set_xticks(range(width), [str(i) for i in range(width)])
+  ax.set_xlabel("option")
+  ax.set_title(f"option probabilities {title}".strip(), fontsize=9)
+  fig.colorbar(image, ax=ax, fraction=0.04)
+  fig.tight_layout()
+  tmp = f"{path}.tmp{os.getpid()}.png"
+  fig.savefig(tmp, dpi=100)
+  plt.close(fig)
+  os.replace(tmp, path)

@@ -1,0 +1,117 @@
+"""Training a derived (or zoo) architecture from scratch, resumably.
+
+FBNetV2 trains the derived network from scratch with no masks (METHOD
+section 7). The recipe here is the search's weight recipe: SGD with
+momentum 0.9, a cosine learning rate and weight decay, cross-entropy, light
+augmentation. Into ``output_dir`` it writes ``checkpoint.npz`` every epoch
+(a killed run started again continues), ``NAME.keras`` and ``train_result.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+from fbnetv2_tf import data as data_lib
+from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.specs.arch_spec import ArchSpec
+from fbnetv2_tf.specs.files import write_atomically
+from fbnetv2_tf.training import checkpoint
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainJob:
+  """How to train a child.
+
+  Attributes:
+    output_dir: checkpoint, model and result go here.
+    epochs: training epochs.
+    batch_size: global batch.
+    learning_rate: initial SGD learning rate (cosine to 0).
+    momentum: SGD momentum.
+    weight_decay: decoupled weight decay.
+    seed: seeds initialisation, data order and augmentation.
+    strategy: a ``tf.distribute`` strategy (None: the default one).
+    verbose: ``fit`` verbosity.
+  """
+
+  output_dir: str
+  epochs: int = 10
+  batch_size: int = 64
+  learning_rate: float = 0.1
+  momentum: float = 0.9
+  weight_decay: float = 1e-4
+  seed: int = 0
+  strategy: object = None
+  verbose: int = 1
+
+
+@dataclasses.dataclass
+class TrainResult:
+  arch: str
+  test_accuracy: float
+  test_loss: float
+  model_path: str
+  history: dict
+
+
+def train_child(arch: ArchSpec, data, job: TrainJob) -> TrainResult:
+  """Trains ``arch`` on ``data`` (an ``ImageData`` at the arch's input size)
+  and evaluates it on the test split."""
+  import keras  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.callbacks import StopOnNaN  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.models.child_model import build_child_model  # pylint: disable=g-import-not-at-top
+  if data.image_shape[0] != arch.input_size:
+    raise UserError(f"the data's images are {data.image_shape[0]} px, "
+                    f"{arch.name} expects {arch.input_size} px")
+  strategy = job.strategy or tf.distribute.get_strategy()
+  keras.utils.set_random_seed(job.seed)
+  os.makedirs(job.output_dir, exist_ok=True)
+  steps = len(data.train_labels) // job.batch_size
+  if steps == 0:
+    raise UserError(f"--batch_size {job.batch_size} is larger than the "
+                    f"training set ({len(data.train_labels)} images)")
+  with strategy.scope():
+    model = build_child_model(arch, data.num_classes,
+                              input_channels=data.image_shape[2])
+    schedule = keras.optimizers.schedules.CosineDecay(
+        job.learning_rate, decay_steps=job.epochs * steps)
+    model.compile(
+        optimizer=keras.optimizers.SGD(schedule, momentum=job.momentum,
+                                       weight_decay=job.weight_decay),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"], jit_compile=False)
+    model.optimizer.build(model.trainable_variables)
+  path = os.path.join(job.output_dir, checkpoint.CHECKPOINT)
+  first_epoch = checkpoint.restore(path, model, [model.optimizer])
+  test = data_lib.eval_dataset(data.test_images, data.test_labels,
+                               job.batch_size)
+  stop = StopOnNaN()
+  history = {}
+  if first_epoch < job.epochs:
+    if first_epoch:
+      print(f"Resuming from {path}: {first_epoch} of {job.epochs} epochs done.")
+    dataset, _ = data_lib.train_dataset(
+        data.train_images, data.train_labels, job.batch_size, job.seed,
+        job.epochs, first_epoch=first_epoch, flip=data.flip)
+    fitted = model.fit(
+        dataset, epochs=job.epochs, initial_epoch=first_epoch,
+        steps_per_epoch=steps, verbose=job.verbose, shuffle=False,
+        callbacks=[stop, checkpoint.EpochCheckpoint(
+            path, lambda: [model.optimizer])])
+    history = {k: [float(x) for x in v] for k, v in fitted.history.items()}
+  if stop.failure:
+    raise UserError(f"training stopped: {stop.failure}; the last good "
+                    f"checkpoint is {path}")
+  loss, accuracy = model.evaluate(test, verbose=0)
+  model_path = os.path.join(job.output_dir, f"{arch.name}.keras")
+  tmp = os.path.join(job.output_dir, f".{arch.name}.tmp{os.getpid()}.keras")
+  model.save(tmp)
+  os.replace(tmp, model_path)
+  result = TrainResult(arch.name, float(accuracy), float(loss), model_path,
+                       history)
+  write_atomically(os.path.join(job.output_dir, "train_result.json"),
+                   json.dumps(dataclasses.asdict(result), indent=1) + "\n")
+  return result

@@ -1,0 +1,53 @@
+"""What every training binary does before it trains: record its flags,
+refuse to resume under other ones, load the data, pick the strategy."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.specs.files import read_json, write_atomically
+
+RUN_FLAGS = "flags.json"
+# Flags that may change between a run and its resumption.
+_FREE_TO_CHANGE = frozenset({"verbose", "strategy", "cpu_replicas"})
+
+
+def record_flags(output_dir: str, values: Mapping[str, Any]) -> None:
+  """Writes ``values`` to ``output_dir/flags.json``; when the directory
+  holds an earlier run, its flags must match (resuming is only exact under
+  the same flags)."""
+  os.makedirs(output_dir, exist_ok=True)
+  path = os.path.join(output_dir, RUN_FLAGS)
+  values = dict(values)
+  if os.path.exists(path):
+    earlier = read_json(path)
+    changed = sorted(k for k in set(values) | set(earlier)
+                     if k not in _FREE_TO_CHANGE
+                     and values.get(k) != earlier.get(k))
+    if changed:
+      k = changed[0]
+      raise UserError(f"{output_dir} holds a run with other flags "
+                      f"(--{k}={earlier.get(k)!r}, now {values.get(k)!r}); "
+                      "resume with the same flags or use another --output_dir")
+  write_atomically(path, json.dumps(values, indent=1, sort_keys=True) + "\n")
+
+
+def load_data(dataset: str, data_dir: str | None, image_size: int,
+              max_train_images: int | None, seed: int):
+  """The dataset at ``image_size`` px, optionally a deterministic subset."""
+  from fbnetv2_tf import data as data_lib  # pylint: disable=g-import-not-at-top
+  data = data_lib.load_dataset(dataset, data_dir, image_size=image_size)
+  if max_train_images is not None:
+    data = data.subset(max_train=max_train_images, seed=seed)
+  return data
+
+
+def strategy(name: str, cpu_replicas: int | None):
+  """The ``tf.distribute`` strategy, after splitting the CPU if asked."""
+  from fbnetv2_tf.training import strategy as strategies  # pylint: disable=g-import-not-at-top
+  if cpu_replicas:
+    strategies.split_cpu(cpu_replicas)
+  return strategies.make_strategy(name)

@@ -1,0 +1,216 @@
+"""A whole search, resumable: data split, supernet, ``fit``, derivation.
+
+``run_search`` is what ``tools/search.py`` runs. Into ``output_dir`` it
+writes the architecture logger's files every epoch, ``checkpoint.npz`` after
+every epoch, and at the end ``arch.json`` (the derived architecture) and
+``search_result.json``. Started again with the same arguments after a crash
+or a kill, it continues from the last finished epoch and derives the same
+architecture as an uninterrupted run (see ``training.checkpoint``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from fbnetv2_tf import data as data_lib
+from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.cost.counting import count_arch
+from fbnetv2_tf.cost.losses import ResourceLoss
+from fbnetv2_tf.models.bilevel import SearchConfig
+from fbnetv2_tf.specs import arch_spec, derive
+from fbnetv2_tf.specs.files import write_atomically
+from fbnetv2_tf.specs.search_space import SearchSpace
+from fbnetv2_tf.training import checkpoint
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchJob:
+  """Everything a search needs besides its data.
+
+  Attributes:
+    space: the search space.
+    output_dir: where logs, checkpoints and the result go.
+    epochs: search epochs, warm-up included.
+    batch_size: global batch of each split per step.
+    seed: seeds weights, Gumbel noise, data order and augmentation.
+    config: optimizers, warm-up and resource loss.
+    initial_temperature: Gumbel temperature of epoch 0.
+    temperature_decay: per-epoch decay exponent of the temperature.
+    latency_table: a LatencyTable, for the ``latency_ms`` metric.
+    strategy: a ``tf.distribute`` strategy (None: the default one).
+    verbose: ``fit`` verbosity.
+  """
+
+  space: SearchSpace
+  output_dir: str
+  epochs: int = 10
+  batch_size: int = 64
+  seed: int = 0
+  config: SearchConfig = SearchConfig()
+  initial_temperature: float = 5.0
+  temperature_decay: float = 0.045
+  latency_table: Any = None
+  strategy: Any = None
+  verbose: int = 1
+
+
+@dataclasses.dataclass
+class SearchResult:
+  """What a search derived and what it measured on the way."""
+
+  arch: Any                     # ArchSpec of the derived child
+  expected_cost: float          # under the final softmax probabilities
+  counted_cost: float           # of the derived child, same metric
+  budget_changes: int           # decisions fit_budget changed after argmax
+  supernet_test_accuracy: float  # argmax child inside the supernet
+  history: dict
+
+  def to_dict(self) -> dict:
+    return {"arch": self.arch.name, "expected_cost": self.expected_cost,
+            "counted_cost": self.counted_cost,
+            "budget_changes": self.budget_changes,
+            "supernet_test_accuracy": self.supernet_test_accuracy,
+            "history": self.history}
+
+
+class SearchFailed(UserError):
+  """The search stopped on a non-finite loss; the checkpoint is intact."""
+
+
+def child_cost(space: SearchSpace, metric: str, num_classes: int,
+               latency_table=None, input_channels: int = 3
+               ) -> Callable[[Mapping[str, int]], float]:
+  """The cost of the child of some choices, in ``metric``'s unit: counted
+  MFLOPs or M params, or the LUT's latency (the expected latency at one-hot
+  weights is exactly the sum of the child's table entries)."""
+  if metric == "latency_ms":
+    from fbnetv2_tf.cost.effective_shape import expected_cost  # pylint: disable=g-import-not-at-top
+    from fbnetv2_tf.specs.space_plan import plan_space  # pylint: disable=g-import-not-at-top
+    plan = plan_space(space, input_channels)
+    sizes = {d.name: d.size for d in space.decisions()}
+    def latency(choices):
+      one_hot = {n: np.eye(k, dtype="float32")[choices[n]]
+                 for n, k in sizes.items()}
+      return float(expected_cost(plan, one_hot, metric, num_classes,
+                                 latency_table))
+    return latency
+  def counted(choices):
+    counts = count_arch(derive.derive_arch(space, choices), num_classes)
+    return counts.mflops if metric == "mflops" else counts.mparams
+  return counted
+
+
+def _build(job: SearchJob, data, steps_per_epoch: int):
+  """The compiled supernet under the job's strategy."""
+  from fbnetv2_tf.models.supernet import Supernet  # pylint: disable=g-import-not-at-top
+  with job.strategy.scope():
+    net = Supernet(job.space, num_classes=data.num_classes,
+                   input_channels=data.image_shape[2], seed=job.seed)
+    net.compile(
+        weight_optimizer=job.config.weight_optimizer(job.epochs * steps_per_epoch),
+        arch_optimizer=job.config.arch_optimizer(),
+        resource_loss=job.config.loss,
+        warmup_epochs=job.config.warmup_epochs,
+        latency_table=job.latency_table)
+    net.build_for_input()
+    net.bilevel.build_optimizers()
+  return net
+
+
+def _optimizers(net):
+  return [net.optimizer, net.bilevel.arch_optimizer]
+
+
+def run_search(job: SearchJob, data) -> SearchResult:
+  """Searches ``job.space`` on ``data`` (an ``ImageData``); resumable."""
+  import keras  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf import callbacks as cb  # pylint: disable=g-import-not-at-top
+  if data.image_shape[0] != job.space.max_input_size:
+    raise UserError(f"the data's images are {data.image_shape[0]} px, the "
+                    f"space {job.space.name!r} expects "
+                    f"{job.space.max_input_size} px")
+  job = dataclasses.replace(job, strategy=job.strategy or tf.distribute.get_strategy())
+  keras.utils.set_random_seed(job.seed)
+  tf.config.experimental.enable_op_determinism()
+  os.makedirs(job.output_dir, exist_ok=True)
+  weight_split, arch_split = data_lib.split_for_search(data, job.seed)
+  steps = len(weight_split[1]) // job.batch_size
+  if steps == 0:
+    raise UserError(f"--batch_size {job.batch_size} is larger than the "
+                    f"weight split ({len(weight_split[1])} images)")
+  net = _build(job, data, steps)
+  path = os.path.join(job.output_dir, checkpoint.CHECKPOINT)
+  first_epoch = checkpoint.restore(path, net, _optimizers(net))
+  stop = cb.StopOnNaN()
+  history = {}
+  if first_epoch < job.epochs:
+    if first_epoch:
+      print(f"Resuming from {path}: {first_epoch} of {job.epochs} epochs done.")
+    dataset, _ = data_lib.search_dataset(
+        weight_split, arch_split, job.batch_size, job.seed, job.epochs,
+        first_epoch=first_epoch, flip=data.flip)
+    test = data_lib.eval_dataset(data.test_images, data.test_labels,
+                                 job.batch_size)
+    fitted = net.fit(
+        dataset, epochs=job.epochs, initial_epoch=first_epoch,
+        steps_per_epoch=steps, validation_data=test, verbose=job.verbose,
+        shuffle=False,  # the dataset orders each epoch itself
+        callbacks=[cb.TemperatureAnnealing(job.initial_temperature,
+                                           job.temperature_decay),
+                   stop,
+                   checkpoint.EpochCheckpoint(path, lambda: _optimizers(net)),
+                   cb.ArchLogger(job.output_dir)])
+    history = {k: [float(x) for x in v] for k, v in fitted.history.items()}
+  if stop.failure:
+    raise SearchFailed(f"search stopped: {stop.failure}; the last good "
+                       f"checkpoint is {path}")
+  return _derive(job, net, data)
+
+
+def _derive(job: SearchJob, net, data) -> SearchResult:
+  loss: ResourceLoss = job.config.loss
+  logits = net.logits()
+  cost_of = child_cost(job.space, loss.metric, data.num_classes,
+                       job.latency_table, data.image_shape[2])
+  choices, changes = derive.argmax_choices(logits), 0
+  if loss.form == "budget":
+    choices, changes = derive.fit_budget(job.space, logits, cost_of,
+                                         loss.target, choices)
+  arch = derive.derive_arch(job.space, choices, f"{job.space.name}_searched")
+  expected = float(net.expected_cost(net.probabilities(), loss.metric,
+                                     job.latency_table))
+  test = data_lib.eval_dataset(data.test_images, data.test_labels,
+                               job.batch_size)
+  accuracy = float(net.evaluate(test, verbose=0, return_dict=True)["accuracy"])
+  result = SearchResult(arch, expected, cost_of(choices), changes,
+                        accuracy, _read_history(job.output_dir))
+  arch_spec.save_archs(os.path.join(job.output_dir, "arch.json"), [arch])
+  write_atomically(os.path.join(job.output_dir, "search_result.json"),
+                   json.dumps({**result.to_dict(), "metric": loss.metric},
+                              indent=1) + "\n")
+  return result
+
+
+def _read_history(directory: str) -> dict:
+  """Per-epoch metrics from the architecture log. It spans resumed runs; an
+  epoch logged by a killed run and run again keeps its last record."""
+  path = os.path.join(directory, "search_log.jsonl")
+  by_epoch = {}
+  if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+      for line in f:
+        record = json.loads(line)
+        by_epoch[record["epoch"]] = record
+  history: dict[str, list] = {}
+  for epoch in sorted(by_epoch):
+    for k, v in by_epoch[epoch].items():
+      if isinstance(v, (int, float)):
+        history.setdefault(k, []).append(v)
+  return history
+
