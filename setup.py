@@ -7,7 +7,7 @@ tensorflow-model-optimization 0.8.1 pins absl-py ~= 1.2, and ai-edge-litert
 
 from setuptools import find_packages, setup
 
-BINARIES = ("profile", "export")
+BINARIES = ("profile", "export", "search", "train")
 
 setup(
     name="fbnetv2_tf",
@@ -32,6 +32,7 @@ setup(
         "scikit-learn~=1.9.0",
         "matplotlib~=3.11.0",
         "tqdm~=4.70",
+        "tensorboard~=2.21.0",
         "tensorflow-datasets~=4.9.10",
         # tfds 4.9.10 (through etils) needs it to prepare catalog datasets.
         "importlib-resources~=7.1",

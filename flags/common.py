@@ -14,3 +14,42 @@ def define_arch_flags() -> None:
                        lower_bound=8)
   flags.DEFINE_integer("num_classes", 1000, "Classifier outputs.",
                        lower_bound=1)
+
+
+def define_data_flags(default_dataset: str = "digits") -> None:
+  """--dataset, --data_dir, --max_train_images: the images to train on."""
+  flags.DEFINE_string(
+      "dataset", default_dataset,
+      "digits (built in, offline), fashion_mnist, idx, image_folder, or "
+      "tfds:NAME for any TensorFlow Datasets dataset.")
+  flags.DEFINE_string(
+      "data_dir", None,
+      "Where the dataset's files are (IDX folder, image folder, or the tfds "
+      "data directory); fashion_mnist defaults to Debian's "
+      "/usr/share/datasets/fashion-mnist.")
+  flags.DEFINE_integer(
+      "max_train_images", None,
+      "Train on a deterministic subset of this many images (shorter runs).",
+      lower_bound=10)
+
+
+def define_run_flags() -> None:
+  """Flags of every training run: batch, seed, output, distribution."""
+  flags.DEFINE_integer("epochs", 10, "Training epochs.", lower_bound=1)
+  flags.DEFINE_integer("batch_size", 64, "Global batch size.", lower_bound=1)
+  flags.DEFINE_integer("seed", 0, "Seeds initialisation, data order, "
+                       "augmentation and Gumbel noise.")
+  flags.DEFINE_string("output_dir", None,
+                      "Directory for checkpoints, logs and results (created). "
+                      "Run again with the same flags to resume.")
+  flags.DEFINE_enum("strategy", "default",
+                    ["default", "mirrored", "multi_worker", "tpu",
+                     "one_device"],
+                    "tf.distribute strategy.")
+  flags.DEFINE_integer(
+      "cpu_replicas", None,
+      "Split the CPU into this many logical devices (with "
+      "--strategy=mirrored on a machine without GPUs).", lower_bound=1)
+  flags.DEFINE_integer("verbose", 2, "Keras fit verbosity: 0 silent, 1 "
+                       "progress bar, 2 one line per epoch.", lower_bound=0,
+                       upper_bound=2)

@@ -1,0 +1,137 @@
+"""tools/search.py and tools/train.py as a user runs them."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tests.testing.cli import assert_one_line_error, run_tool
+from tests.testing.paths import REPO_ROOT
+
+# A short search on a subset of the built-in digits.
+QUICK = ("--max_train_images=320", "--batch_size=32", "--verbose=0")
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (("--dataset=mnist_typo", "--target_mflops=1"),
+     ("unknown dataset 'mnist_typo'",)),
+    (("--dataset=fashion_mnist", "--data_dir=/nonexistent/fm",
+      "--target_mflops=1"),
+     ("/nonexistent/fm",)),
+    (("--loss=budget",), ("needs a target",)),
+    (("--target_mflops=1", "--target_mparams=1"), ("one of",)),
+    (("--target_ms=3",), ("--lut",)),
+    (("--space=tiny99", "--target_mflops=1"), ("unknown search space 'tiny99'",)),
+    (("--target_mflops=1", "stray"), ("unexpected arguments: stray",)),
+])
+def test_bad_search_arguments_are_one_line_errors(tmp_path, args, fragments):
+  result = run_tool("search", f"--output_dir={tmp_path}/out", *args)
+  assert_one_line_error(result, *fragments)
+
+
+def test_train_needs_a_known_arch(tmp_path):
+  result = run_tool("train", "--arch=NoSuchNet", f"--output_dir={tmp_path}")
+  assert_one_line_error(result, "NoSuchNet")
+
+
+def test_resuming_under_other_flags_is_refused(tmp_path):
+  out = tmp_path / "out"
+  out.mkdir()
+  (out / "flags.json").write_text(json.dumps({"seed": 1}))
+  result = run_tool("search", f"--output_dir={out}", "--target_mflops=0.3",
+                    "--seed=2")
+  assert_one_line_error(result, "other flags")
+
+
+@pytest.mark.slow
+def test_search_then_train_end_to_end(tmp_path):
+  out = tmp_path / "search"
+  result = run_tool("search", f"--output_dir={out}", "--epochs=3",
+                    "--warmup_epochs=1", "--target_mflops=0.2", *QUICK,
+                    timeout=900)
+  assert result.returncode == 0, result.stderr[-3000:]
+  summary = json.loads((out / "search_result.json").read_text())
+  assert summary["counted_cost"] <= 0.2
+  assert f"counted {summary['counted_cost']:.4g} MFLOPs" in result.stdout
+  assert len(summary["history"]["loss"]) == 3
+  for name in ("arch.json", "probabilities.png", "search_log.jsonl",
+               "checkpoint.npz", "flags.json"):
+    assert (out / name).stat().st_size > 0, name
+  assert any(f.startswith("events") for f in os.listdir(out / "tensorboard"))
+  trained = run_tool("train", f"--arch={out}/arch.json",
+                     f"--output_dir={tmp_path}/child", "--epochs=2", *QUICK,
+                     timeout=900)
+  assert trained.returncode == 0, trained.stderr[-3000:]
+  accuracy = json.loads((tmp_path / "child" / "train_result.json").read_text()
+                        )["test_accuracy"]
+  assert f"Test accuracy of tiny32_searched: {accuracy:.4f}" in trained.stdout
+  assert accuracy > 0.3  # 10 classes; two short epochs already learn
+  assert (tmp_path / "child" / "tiny32_searched.keras").exists()
+
+
+def _logits(directory):
+  with np.load(directory / "checkpoint.npz") as data:
+    return [data[k] for k in sorted(data.files)]
+
+
+@pytest.mark.slow
+def test_a_search_killed_mid_epoch_resumes_to_the_same_result(tmp_path):
+  args = ("--epochs=4", "--warmup_epochs=1", "--target_mflops=0.25", *QUICK)
+  whole = run_tool("search", f"--output_dir={tmp_path}/whole", *args,
+                   timeout=900)
+  assert whole.returncode == 0, whole.stderr[-3000:]
+  killed = tmp_path / "killed"
+  env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+  proc = subprocess.Popen(
+      [sys.executable, "-m", "tools.search", f"--output_dir={killed}", *args],
+      cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
+      stderr=subprocess.DEVNULL)
+  log = killed / "search_log.jsonl"
+  deadline = time.time() + 600
+  # Kill it during epoch 3: two epochs are logged, the third is running.
+  while time.time() < deadline and proc.poll() is None:
+    if log.exists() and len(log.read_text().splitlines()) >= 2:
+      time.sleep(1.0)
+      break
+    time.sleep(0.2)
+  assert proc.poll() is None, "the search ended before it could be killed"
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  with np.load(killed / "checkpoint.npz") as data:
+    assert int(data["finished_epochs"]) == 2
+  resumed = run_tool("search", f"--output_dir={killed}", *args, timeout=900)
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert "Resuming" in resumed.stdout
+  assert ((killed / "arch.json").read_text()
+          == (tmp_path / "whole" / "arch.json").read_text())
+  for a, b in zip(_logits(killed), _logits(tmp_path / "whole")):
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_a_nan_loss_stops_with_a_message_and_an_intact_checkpoint(tmp_path):
+  out = tmp_path / "nan"
+  result = run_tool("search", f"--output_dir={out}", "--epochs=3",
+                    "--warmup_epochs=3", "--target_mflops=0.3",
+                    "--weight_lr=1e12", *QUICK, timeout=900)
+  assert_one_line_error(result, "non-finite", "checkpoint")
+  if (out / "checkpoint.npz").exists():
+    for value in _logits(out):
+      assert np.all(np.isfinite(value))
+
+
+@pytest.mark.slow
+def test_a_mirrored_search_on_two_cpu_replicas(tmp_path):
+  out = tmp_path / "mirrored"
+  result = run_tool("search", f"--output_dir={out}", "--epochs=2",
+                    "--warmup_epochs=1", "--target_mflops=0.3",
+                    "--strategy=mirrored", "--cpu_replicas=2", *QUICK,
+                    timeout=900)
+  assert result.returncode == 0, result.stderr[-3000:]
+  history = json.loads((out / "search_result.json").read_text())["history"]
+  assert np.all(np.isfinite(history["loss"])) and history["arch_ce"][-1] > 0

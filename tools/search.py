@@ -1,0 +1,97 @@
+"""Searches an architecture: bilevel supernet training, then derivation.
+
+Trains the supernet of --space on --dataset (weights on 80 % of the training
+images, architecture logits on the other 20 %), derives the architecture and
+writes into --output_dir: arch.json, search_result.json, flags.json, the
+per-epoch architecture log (arch.json, probabilities.png, search_log.jsonl,
+tensorboard/) and checkpoint.npz. Run again with the same flags to resume.
+
+  python -m tools.search --space=tiny32 --target_mflops=0.3 --output_dir=out/search
+"""
+
+from absl import app
+from absl import flags
+
+from fbnetv2_tf import cli
+from fbnetv2_tf.specs import builtin_spaces
+from fbnetv2_tf.specs.arch_string import to_arch_string
+from fbnetv2_tf.training import run_setup
+from flags import search as search_flags
+
+FLAGS = flags.FLAGS
+
+_UNITS = {"mflops": "MFLOPs", "mparams": "M params", "latency_ms": "ms"}
+
+
+def resource_loss():
+  """The ResourceLoss the flags ask for; one-line errors for bad mixes."""
+  from fbnetv2_tf.cost.losses import ResourceLoss  # pylint: disable=g-import-not-at-top
+  targets = {m: v for m, v in (("mflops", FLAGS.target_mflops),
+                               ("mparams", FLAGS.target_mparams),
+                               ("latency_ms", FLAGS.target_ms))
+             if v is not None}
+  if len(targets) > 1:
+    raise cli.UserError("give one of --target_mflops, --target_mparams, "
+                        "--target_ms")
+  metric, target = next(iter(targets.items()), (None, None))
+  metric = FLAGS.cost_metric or metric or "mflops"
+  if target is not None and metric != next(iter(targets)):
+    raise cli.UserError(f"--cost_metric={metric} does not match the target's "
+                        "metric")
+  if FLAGS.loss in ("budget", "additive") and target is None:
+    raise cli.UserError(f"--loss={FLAGS.loss} needs a target: "
+                        "--target_mflops, --target_mparams or --target_ms")
+  if metric == "latency_ms" and not FLAGS.lut:
+    raise cli.UserError("a latency cost needs --lut (a latency table JSON)")
+  return ResourceLoss(form=FLAGS.loss, metric=metric, target=target,
+                      weight=FLAGS.cost_weight, scale=FLAGS.cost_scale)
+
+
+@cli.report_user_errors
+def main(argv):
+  del argv  # flags only
+  space = builtin_spaces.space_from_argument(FLAGS.space)
+  loss = resource_loss()
+  run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())
+  cli.quiet_tensorflow_logs()
+  from fbnetv2_tf.cost.latency_table import LatencyTable  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.models.bilevel import SearchConfig  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.training import search_job  # pylint: disable=g-import-not-at-top
+  table = LatencyTable.load(FLAGS.lut) if FLAGS.lut else None
+  strategy = run_setup.strategy(FLAGS.strategy, FLAGS.cpu_replicas)
+  data = run_setup.load_data(FLAGS.dataset, FLAGS.data_dir,
+                             space.max_input_size, FLAGS.max_train_images,
+                             FLAGS.seed)
+  job = search_job.SearchJob(
+      space=space, output_dir=FLAGS.output_dir, epochs=FLAGS.epochs,
+      batch_size=FLAGS.batch_size, seed=FLAGS.seed,
+      config=SearchConfig(weight_lr=FLAGS.weight_lr, arch_lr=FLAGS.arch_lr,
+                          warmup_epochs=FLAGS.warmup_epochs, loss=loss),
+      initial_temperature=FLAGS.temperature,
+      temperature_decay=FLAGS.temperature_decay, latency_table=table,
+      strategy=strategy, verbose=FLAGS.verbose)
+  print(f"Searching {space.name} ({space.num_architectures():.3g} "
+        f"architectures) on {data.name}: {len(data.train_labels)} training "
+        f"images, {FLAGS.epochs} epochs ({FLAGS.warmup_epochs} warm-up).")
+  result = search_job.run_search(job, data)
+  unit = _UNITS[loss.metric]
+  print(f"\nDerived architecture:\n  {to_arch_string(result.arch)}")
+  print(f"Cost: expected {result.expected_cost:.4g} {unit} (final "
+        f"distribution), counted {result.counted_cost:.4g} {unit} (derived "
+        "child)" + (f", target {loss.target:g} {unit}" if loss.target else ""))
+  if result.budget_changes:
+    print(f"  ({result.budget_changes} decision(s) stepped down to meet the "
+          "budget)")
+  print(f"Argmax child inside the supernet: test accuracy "
+        f"{result.supernet_test_accuracy:.4f}")
+  print(f"Wrote {FLAGS.output_dir}/arch.json")
+
+
+def run():
+  search_flags.define_search_flags()
+  flags.mark_flags_as_required(["output_dir"])
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -1,0 +1,58 @@
+"""Trains an architecture from scratch and evaluates it.
+
+--arch is an arch.json from tools/search.py, a zoo name or an arch string;
+the model is trained on --dataset at the architecture's input size. Writes
+NAME.keras, train_result.json, flags.json and checkpoint.npz into
+--output_dir. Run again with the same flags to resume.
+
+  python -m tools.train --arch=out/search/arch.json --output_dir=out/child
+"""
+
+from absl import app
+from absl import flags
+
+from fbnetv2_tf import cli
+from fbnetv2_tf.models import arch_source
+from fbnetv2_tf.specs.arch_string import to_arch_string
+from fbnetv2_tf.training import run_setup
+from flags import train as train_flags
+
+FLAGS = flags.FLAGS
+
+
+@cli.report_user_errors
+def main(argv):
+  del argv  # flags only
+  archs = arch_source.archs_from_argument(FLAGS.arch)
+  if len(archs) != 1:
+    raise cli.UserError(f"--arch {FLAGS.arch!r} holds {len(archs)} models; "
+                        "train one at a time")
+  arch = next(iter(archs.values()))
+  run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())
+  cli.quiet_tensorflow_logs()
+  from fbnetv2_tf.cost.counting import count_arch  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.training import child  # pylint: disable=g-import-not-at-top
+  strategy = run_setup.strategy(FLAGS.strategy, FLAGS.cpu_replicas)
+  data = run_setup.load_data(FLAGS.dataset, FLAGS.data_dir, arch.input_size,
+                             FLAGS.max_train_images, FLAGS.seed)
+  counts = count_arch(arch, data.num_classes)
+  print(f"Training {to_arch_string(arch)}\n  {counts.mflops:.4g} MFLOPs, "
+        f"{counts.mparams:.4g} M params, on {data.name}: "
+        f"{len(data.train_labels)} training images, {FLAGS.epochs} epochs.")
+  result = child.train_child(arch, data, child.TrainJob(
+      output_dir=FLAGS.output_dir, epochs=FLAGS.epochs,
+      batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
+      seed=FLAGS.seed, strategy=strategy, verbose=FLAGS.verbose))
+  print(f"Test accuracy of {arch.name}: {result.test_accuracy:.4f} "
+        f"({len(data.test_labels)} test images)")
+  print(f"Wrote {result.model_path}")
+
+
+def run():
+  train_flags.define_train_flags()
+  flags.mark_flags_as_required(["arch", "output_dir"])
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()
