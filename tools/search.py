@@ -80,8 +80,8 @@ def main(argv):
         f"distribution), counted {result.counted_cost:.4g} {unit} (derived "
         "child)" + (f", target {loss.target:g} {unit}" if loss.target else ""))
   if result.budget_changes:
-    print(f"  ({result.budget_changes} decision(s) stepped down to meet the "
-          "budget)")
+    print(f"  ({result.budget_changes} decision change(s) after the argmax "
+          "brought the child into the budget band)")
   print(f"Argmax child inside the supernet: test accuracy "
         f"{result.supernet_test_accuracy:.4f}")
   print(f"Wrote {FLAGS.output_dir}/arch.json")

@@ -7,12 +7,17 @@ Three forms (METHOD section 5), all differentiable in the expected cost:
   must exceed 1 (``log`` of a cost below 1 is negative and its power is
   undefined): pick ``scale`` so it does (e.g. 1000 for a sub-MFLOP space).
 - ``additive``: ``CE + lambda * COST / target``.
-- ``budget``: ``CE + lambda * |COST / (margin * target) - 1|``: the
+- ``budget``: ``CE + lambda * |E[COST] / (margin * target) - 1|``: the
   absolute-value penalty of TuNAS (Bender et al., CVPR 2020, "absolute
   reward") pulls the expected cost onto the budget from both sides, aimed a
   little under it (``margin``) so that the derived argmax architecture, whose
   cost differs a little from the expectation, lands at or under the target;
-  ``specs.derive.fit_budget`` then repairs the rare overshoot.
+  ``specs.derive.fit_budget`` then moves the derived child into the band
+  ``[band * target, target]`` where the argmax missed it. ``E[COST]`` is
+  the cost under the noise-free probabilities ``softmax(alpha)``, the
+  distribution the child is derived from: under a hot Gumbel sample the cost
+  looks like that of uniform weights, and steering it let the distribution's
+  own cost drift far from the target in short searches (measured 2x over).
 - ``none``: plain CE (accuracy-only search).
 """
 
@@ -44,6 +49,8 @@ class ResourceLoss:
     beta: FBNet's ``b``.
     scale: the FBNet form's cost is ``scale * cost``.
     margin: the budget form aims at ``margin * target``.
+    band: the budget form's derived child costs at least ``band * target``
+      where the space allows.
   """
 
   form: str = "budget"
@@ -54,6 +61,7 @@ class ResourceLoss:
   beta: float = FBNET_BETA
   scale: float = 1.0
   margin: float = 0.95
+  band: float = 0.9
 
   def __post_init__(self):
     if self.form not in FORMS:
@@ -63,8 +71,16 @@ class ResourceLoss:
                        f"{', '.join(METRICS)}")
     if self.form in ("additive", "budget") and not (self.target or 0) > 0:
       raise ValueError(f"the {self.form} loss needs a positive cost target")
-    if not 0 < self.margin <= 1:
-      raise ValueError(f"budget margin must be in (0, 1], got {self.margin}")
+    for name in ("margin", "band"):
+      if not 0 < getattr(self, name) <= 1:
+        raise ValueError(f"budget {name} must be in (0, 1], got "
+                         f"{getattr(self, name)}")
+
+  @property
+  def on_probabilities(self) -> bool:
+    """Whether the cost term takes ``softmax(alpha)`` rather than the
+    step's Gumbel sample (FBNet's and the additive form use the sample)."""
+    return self.form == "budget"
 
   def __call__(self, ce, cost):
     """The architecture loss from the batch CE and the expected cost."""

@@ -124,6 +124,8 @@ class BilevelStep:
       weights = net.sample_weights()
       logits = net.forward(images, weights, training=True)
       ce = _cross_entropy(labels, logits)
+      if self.loss.on_probabilities:
+        weights = {n: d.probabilities() for n, d in net.decisions.items()}
       loss = self.loss(ce, self.expected_cost(weights))
       scaled = loss * _replica_scale()
     grads = tape.gradient(scaled, net.arch_variables)

@@ -81,25 +81,47 @@ def _log_probabilities(v: np.ndarray) -> np.ndarray:
   return z - np.log(np.sum(np.exp(z)))
 
 
+def _cheapest_step(log_p, choices, cost, cost_of, accept):
+  """The single-decision change that ``accept(new_cost)`` admits and that
+  loses the least log-probability per unit of cost moved; None if none."""
+  best = None
+  for name, lp in log_p.items():
+    for option in range(len(lp)):
+      if option == choices[name]:
+        continue
+      trial = {**choices, name: option}
+      trial_cost = cost_of(trial)
+      if trial_cost == cost or not accept(trial_cost):
+        continue
+      price = (lp[choices[name]] - lp[option]) / abs(trial_cost - cost)
+      if best is None or price < best[0]:
+        best = (price, trial, trial_cost)
+  return None if best is None else best[1:]
+
+
 def fit_budget(space: SearchSpace, logits: Mapping[str, np.ndarray],
                cost_of: Callable[[Mapping[str, int]], float], target: float,
-               choices: Mapping[str, int] | None = None
-               ) -> tuple[dict[str, int], int]:
-  """Repairs ``choices`` (default: the argmax) to cost at most ``target``.
+               choices: Mapping[str, int] | None = None,
+               lower: float | None = None) -> tuple[dict[str, int], int]:
+  """Moves ``choices`` (default: the argmax) into the budget band.
 
-  While the derived architecture costs more than ``target``, takes the one
-  change of one decision that gives up the least log-probability per unit of
-  cost saved (a greedy knapsack step along the learned distribution). A
-  budget-mode search usually ends under its target already; this covers the
-  gap between the expected cost it steered and the argmax child's.
+  While the derived child costs more than ``target``, takes the change of
+  one decision that gives up the least log-probability per unit of cost
+  saved; then, while it costs less than ``lower``, the change that gives up
+  the least log-probability per unit of cost added without passing
+  ``target`` (greedy knapsack steps along the learned distribution). The
+  search steers the expected cost, which differs from the argmax child's
+  cost while the distribution is still soft; these steps close that gap.
 
   Args:
     space: the search space.
     logits: ``{decision: logits}`` of the search.
     cost_of: the cost of the child of some choices in the target's unit
       (e.g. the counted MFLOPs of ``derive_arch(space, choices)``).
-    target: the budget.
+    target: the budget, never exceeded.
     choices: where to start; the argmax when None.
+    lower: fill the budget up to at least this cost where a change allows
+      (None: only repair an overshoot).
 
   Returns:
     The choices and the number of changes made.
@@ -110,23 +132,71 @@ def fit_budget(space: SearchSpace, logits: Mapping[str, np.ndarray],
   choices = dict(argmax_choices(logits) if choices is None else choices)
   log_p = {name: _log_probabilities(v) for name, v in logits.items()}
   cost = cost_of(choices)
-  changes = 0
+  repaired = _repair_down(log_p, choices, cost, cost_of, target)
+  if repaired is None:
+    raise ValueError(f"no architecture of {space.name!r} costs at most "
+                     f"{target:g}")
+  choices, cost, changes = repaired
+  while lower is not None and cost < lower:
+    step = _cheapest_step(log_p, choices, cost, cost_of,
+                          lambda c, now=cost: now < c <= target)
+    if step is not None:
+      choices, cost = step
+      changes += 1
+      continue
+    step = _coarse_step_up(log_p, choices, cost, cost_of, target)
+    if step is None:
+      break
+    choices, cost, moved = step
+    changes += moved
+  return choices, changes
+
+
+def _repair_down(log_p, choices, cost, cost_of, target, floor=-np.inf):
+  """Cheapest steps down until the cost is at most ``target``, staying
+  above ``floor`` where a step allows: ``(choices, cost, steps)``, or None
+  where no step lowers the cost."""
+  steps = 0
   while cost > target:
-    best = None
-    for name, lp in log_p.items():
-      for option in range(len(lp)):
-        if option == choices[name]:
-          continue
+    step = (_cheapest_step(log_p, choices, cost, cost_of,
+                           lambda c, now=cost: floor < c < now)
+            or _cheapest_step(log_p, choices, cost, cost_of,
+                              lambda c, now=cost: c < now))
+    if step is None:
+      return None
+    choices, cost = step
+    steps += 1
+  return choices, cost, steps
+
+
+# Overshooting changes tried when no single change fits the budget: bounded
+# so that large spaces stay quick.
+_COARSE_CANDIDATES = 8
+
+
+def _coarse_step_up(log_p, choices, cost, cost_of, target):
+  """A coarse change up (e.g. the resolution) that overshoots ``target``,
+  then repaired back under it: the one that loses the least log-probability
+  per unit of cost added, as ``(choices, cost, steps)``; None if none adds
+  cost."""
+  ups = []
+  for name, lp in log_p.items():
+    for option in range(len(lp)):
+      if option != choices[name]:
         trial = {**choices, name: option}
         trial_cost = cost_of(trial)
-        if trial_cost >= cost:
-          continue
-        price = (lp[choices[name]] - lp[option]) / (cost - trial_cost)
-        if best is None or price < best[0]:
-          best = (price, trial, trial_cost)
-    if best is None:
-      raise ValueError(f"no architecture of {space.name!r} costs at most "
-                       f"{target:g} (the closest costs {cost:g})")
-    _, choices, cost = best
-    changes += 1
-  return choices, changes
+        if trial_cost > target:
+          ups.append((lp[choices[name]] - lp[option], trial, trial_cost))
+  ups.sort(key=lambda u: u[0])
+  best = None
+  for _, up, up_cost in ups[:_COARSE_CANDIDATES]:
+    repaired = _repair_down(log_p, up, up_cost, cost_of, target, cost)
+    if repaired is None or repaired[1] <= cost:
+      continue
+    trial, trial_cost, steps = repaired
+    lost = sum(log_p[n][choices[n]] - log_p[n][trial[n]] for n in trial)
+    price = lost / (trial_cost - cost)
+    if best is None or price < best[0]:
+      best = (price, trial, trial_cost, 1 + steps)
+  return None if best is None else best[1:]
+

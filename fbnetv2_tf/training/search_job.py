@@ -181,7 +181,8 @@ def _derive(job: SearchJob, net, data) -> SearchResult:
   choices, changes = derive.argmax_choices(logits), 0
   if loss.form == "budget":
     choices, changes = derive.fit_budget(job.space, logits, cost_of,
-                                         loss.target, choices)
+                                         loss.target, choices,
+                                         lower=loss.band * loss.target)
   arch = derive.derive_arch(job.space, choices, f"{job.space.name}_searched")
   expected = float(net.expected_cost(net.probabilities(), loss.metric,
                                      job.latency_table))

@@ -62,3 +62,10 @@ def test_bad_settings_are_refused(kwargs, fragment):
 def test_the_clamp_keeps_the_fbnet_form_finite_below_one():
   value, _ = _value_and_grad(ResourceLoss("fbnet"), 1.0, 0.5)
   assert np.isfinite(value) and value >= 0
+
+
+def test_only_the_budget_form_steers_the_noise_free_distribution():
+  forms = {f: ResourceLoss(f, target=1.0).on_probabilities
+           for f in ("fbnet", "additive", "budget", "none")}
+  assert forms == {"fbnet": False, "additive": False, "budget": True,
+                   "none": False}

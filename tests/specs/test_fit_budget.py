@@ -59,3 +59,17 @@ def test_an_impossible_budget_is_an_error():
   space = builtin_spaces.tiny32()
   with pytest.raises(ValueError, match="costs at most"):
     derive.fit_budget(space, _random_logits(space, 0), _mflops(space), 1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_cheap_argmax_is_filled_up_into_the_band(seed):
+  space = builtin_spaces.tiny32()
+  logits = _random_logits(space, seed)
+  cost = _mflops(space)
+  start = cost(derive.argmax_choices(logits))
+  target = min(2.5 * start, 1.2)  # the largest child costs 1.66
+  assert target > start
+  choices, changes = derive.fit_budget(space, logits, cost, target,
+                                       lower=0.9 * target)
+  assert 0.9 * target <= cost(choices) <= target
+  assert changes >= 1

@@ -135,3 +135,11 @@ def test_a_mirrored_search_on_two_cpu_replicas(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   history = json.loads((out / "search_result.json").read_text())["history"]
   assert np.all(np.isfinite(history["loss"])) and history["arch_ce"][-1] > 0
+
+
+def test_flags_come_from_a_flagfile_too(tmp_path):
+  flagfile = tmp_path / "search.flags"
+  flagfile.write_text("--dataset=mnist_typo\n--target_mflops=1\n")
+  result = run_tool("search", f"--flagfile={flagfile}",
+                    f"--output_dir={tmp_path}/out")
+  assert_one_line_error(result, "unknown dataset 'mnist_typo'")
