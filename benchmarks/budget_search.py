@@ -1,0 +1,63 @@
+"""Budget mode: does the derived architecture meet its MFLOPs target?
+
+Searches tiny32 on the built-in digits under several MFLOPs targets (budget
+loss, the defaults of tools/search.py) and reports, for each, the expected
+cost the search steered, the counted MFLOPs of the derived child, its ratio
+to the target, and how many decisions the final budget repair changed. The
+aim: counted <= target and within 10 % of it.
+
+  python benchmarks/budget_search.py [--targets=0.15,0.3,0.5] [--epochs=10]
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--targets", default="0.15,0.3,0.5")
+  parser.add_argument("--epochs", type=int, default=10)
+  parser.add_argument("--warmup_epochs", type=int, default=2)
+  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--json", default=None, help="also write results here")
+  args = parser.parse_args()
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+  from fbnetv2_tf import data  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.cost.losses import ResourceLoss  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.models.bilevel import SearchConfig  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.specs import builtin_spaces  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.training.search_job import SearchJob, run_search  # pylint: disable=g-import-not-at-top
+
+  images = data.load_dataset("digits")
+  rows = []
+  for target in (float(t) for t in args.targets.split(",")):
+    with tempfile.TemporaryDirectory() as out:
+      job = SearchJob(builtin_spaces.tiny32(), out, epochs=args.epochs,
+                      seed=args.seed, verbose=0, config=SearchConfig(
+                          warmup_epochs=args.warmup_epochs,
+                          loss=ResourceLoss("budget", "mflops", target)))
+      r = run_search(job, images)
+    rows.append({"target": target, "expected": r.expected_cost,
+                 "counted": r.counted_cost, "ratio": r.counted_cost / target,
+                 "repairs": r.budget_changes, "arch": r.arch.to_dict()})
+    print(f"  target {target}: counted {r.counted_cost:.4f}", file=sys.stderr)
+  print(f"tiny32 on digits, {args.epochs} epochs ({args.warmup_epochs} "
+        f"warm-up), seed {args.seed}, budget loss.\n")
+  print("| target MFLOPs | expected (final distribution) | counted (derived) "
+        "| counted / target | decisions repaired |")
+  print("|---:|---:|---:|---:|---:|")
+  for r in rows:
+    print(f"| {r['target']:g} | {r['expected']:.4f} | {r['counted']:.4f} | "
+          f"{r['ratio']:.3f} | {r['repairs']} |")
+  if args.json:
+    with open(args.json, "w", encoding="utf-8") as f:
+      json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+  main()
