@@ -38,6 +38,10 @@ def define_search_flags() -> None:
                      "(cosine to 0).", lower_bound=0)
   flags.DEFINE_float("arch_lr", 0.01, "Adam learning rate of the logits.",
                      lower_bound=0)
+  flags.DEFINE_enum("gumbel_mode", "soft", ["soft", "hard"],
+                    "soft: every step trains the blend of all options "
+                    "(FBNetV2); hard: straight-through, one sampled child "
+                    "per step.")
   flags.DEFINE_float("temperature", 5.0, "Initial Gumbel temperature.",
                      lower_bound=0)
   flags.DEFINE_float("temperature_decay", 0.045,

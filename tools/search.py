@@ -69,7 +69,7 @@ def main(argv):
                           warmup_epochs=FLAGS.warmup_epochs, loss=loss),
       initial_temperature=FLAGS.temperature,
       temperature_decay=FLAGS.temperature_decay, latency_table=table,
-      strategy=strategy, verbose=FLAGS.verbose)
+      strategy=strategy, verbose=FLAGS.verbose, gumbel_mode=FLAGS.gumbel_mode)
   print(f"Searching {space.name} ({space.num_architectures():.3g} "
         f"architectures) on {data.name}: {len(data.train_labels)} training "
         f"images, {FLAGS.epochs} epochs ({FLAGS.warmup_epochs} warm-up).")

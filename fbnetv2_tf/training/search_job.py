@@ -44,6 +44,8 @@ class SearchJob:
     latency_table: a LatencyTable, for the ``latency_ms`` metric.
     strategy: a ``tf.distribute`` strategy (None: the default one).
     verbose: ``fit`` verbosity.
+    gumbel_mode: ``soft`` (FBNetV2: every step trains the blend of options)
+      or ``hard`` (straight-through: each step runs one sampled child).
   """
 
   space: SearchSpace
@@ -57,6 +59,7 @@ class SearchJob:
   latency_table: Any = None
   strategy: Any = None
   verbose: int = 1
+  gumbel_mode: str = "soft"
 
 
 @dataclasses.dataclass
@@ -110,7 +113,8 @@ def _build(job: SearchJob, data, steps_per_epoch: int):
   from fbnetv2_tf.models.supernet import Supernet  # pylint: disable=g-import-not-at-top
   with job.strategy.scope():
     net = Supernet(job.space, num_classes=data.num_classes,
-                   input_channels=data.image_shape[2], seed=job.seed)
+                   input_channels=data.image_shape[2], seed=job.seed,
+                   mode=job.gumbel_mode)
     net.compile(
         weight_optimizer=job.config.weight_optimizer(job.epochs * steps_per_epoch),
         arch_optimizer=job.config.arch_optimizer(),
