@@ -64,13 +64,13 @@ def test_search_then_train_end_to_end(tmp_path):
     assert (out / name).stat().st_size > 0, name
   assert any(f.startswith("events") for f in os.listdir(out / "tensorboard"))
   trained = run_tool("train", f"--arch={out}/arch.json",
-                     f"--output_dir={tmp_path}/child", "--epochs=2", *QUICK,
+                     f"--output_dir={tmp_path}/child", "--epochs=8", *QUICK,
                      timeout=900)
   assert trained.returncode == 0, trained.stderr[-3000:]
   accuracy = json.loads((tmp_path / "child" / "train_result.json").read_text()
                         )["test_accuracy"]
   assert f"Test accuracy of tiny32_searched: {accuracy:.4f}" in trained.stdout
-  assert accuracy > 0.3  # 10 classes; two short epochs already learn
+  assert accuracy > 0.5  # 10 classes: chance is 0.1
   assert (tmp_path / "child" / "tiny32_searched.keras").exists()
 
 
@@ -109,8 +109,11 @@ def test_a_search_killed_mid_epoch_resumes_to_the_same_result(tmp_path):
   assert "Resuming" in resumed.stdout
   assert ((killed / "arch.json").read_text()
           == (tmp_path / "whole" / "arch.json").read_text())
+  # Same process or not, TensorFlow's CPU kernels may round a sum in another
+  # order between processes (seen: 1e-7 in a fresh clone's CI run), so the
+  # state matches to float32 rounding; the derived architecture exactly.
   for a, b in zip(_logits(killed), _logits(tmp_path / "whole")):
-    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.slow
