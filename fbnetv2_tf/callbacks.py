@@ -39,6 +39,12 @@ class TemperatureAnnealing(keras.callbacks.Callback):
         annealed_temperature(epoch, self.initial, self.decay))
 
 
+def non_finite_metrics(logs) -> list[str]:
+  """Names of the scalar metrics in Keras ``logs`` that are NaN or inf."""
+  return sorted(k for k, v in (logs or {}).items()
+                if np.ndim(v) == 0 and not math.isfinite(float(v)))
+
+
 class StopOnNaN(keras.callbacks.Callback):
   """Stops training at the first non-finite loss and remembers where.
 
@@ -56,8 +62,7 @@ class StopOnNaN(keras.callbacks.Callback):
     self._epoch = epoch
 
   def on_train_batch_end(self, batch, logs=None):
-    bad = sorted(k for k, v in (logs or {}).items()
-                 if np.ndim(v) == 0 and not math.isfinite(float(v)))
+    bad = non_finite_metrics(logs)
     if bad and self.failure is None:
       self.failure = (f"{', '.join(bad)} became non-finite in epoch "
                       f"{self._epoch + 1}, step {batch + 1}")

@@ -2,20 +2,14 @@
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
-from tests.testing.paths import REPO_ROOT
+from tests.testing.cli import run_example
 
 
 def test_supernet_tour_prints_matching_costs_and_writes_the_child(tmp_path):
-  result = subprocess.run(
-      [sys.executable, str(REPO_ROOT / "examples" / "supernet_tour.py")],
-      cwd=tmp_path, capture_output=True, text=True, check=False,
-      env={"PYTHONPATH": str(REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PATH": "/usr/bin:/bin"})
+  result = run_example("supernet_tour.py", tmp_path)
   assert result.returncode == 0, result.stderr
   assert "tiny32: 437,400 architectures, 12 decisions" in result.stdout
   expected, counted = re.search(
@@ -28,11 +22,7 @@ def test_supernet_tour_prints_matching_costs_and_writes_the_child(tmp_path):
 
 @pytest.mark.slow
 def test_search_tour_derives_a_child_within_its_budget(tmp_path):
-  result = subprocess.run(
-      [sys.executable, str(REPO_ROOT / "examples" / "search_tour.py")],
-      cwd=tmp_path, capture_output=True, text=True, check=False, timeout=900,
-      env={"PYTHONPATH": str(REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PATH": "/usr/bin:/bin"})
+  result = run_example("search_tour.py", tmp_path)
   assert result.returncode == 0, result.stderr[-3000:]
   counted, target = re.search(r"counted ([\d.]+) MFLOPs, target ([\d.]+)",
                               result.stdout).groups()

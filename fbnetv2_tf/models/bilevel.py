@@ -107,6 +107,10 @@ class BilevelStep:
     return self.net.expected_cost(weights, self.loss.metric,
                                   self.latency_table)
 
+  def _probabilities(self):
+    """``softmax(alpha)`` of every decision, as tensors in the step."""
+    return {n: d.probabilities() for n, d in self.net.decisions.items()}
+
   def _weight_update(self, images, labels):
     net = self.net
     with _gradient_tape() as tape:
@@ -125,7 +129,7 @@ class BilevelStep:
       logits = net.forward(images, weights, training=True)
       ce = _cross_entropy(labels, logits)
       if self.loss.on_probabilities:
-        weights = {n: d.probabilities() for n, d in net.decisions.items()}
+        weights = self._probabilities()
       loss = self.loss(ce, self.expected_cost(weights))
       scaled = loss * _replica_scale()
     grads = tape.gradient(scaled, net.arch_variables)
@@ -137,8 +141,8 @@ class BilevelStep:
   def _log_distribution(self):
     """Cost, temperature and mean entropy of the noise-free distribution."""
     net = self.net
-    probabilities = {n: d.probabilities() for n, d in net.decisions.items()}
-    self.trackers["cost"].update_state(self.expected_cost(probabilities))
+    self.trackers["cost"].update_state(
+        self.expected_cost(self._probabilities()))
     first = next(iter(net.decisions.values()))
     self.trackers["temperature"].update_state(first.temperature)
     entropies = [decision_entropy(d.logits) for d in net.decisions.values()]

@@ -24,7 +24,7 @@ def sample_choices(logits: Mapping[str, np.ndarray], rng: np.random.Generator
   """One draw from ``softmax(alpha)`` of every decision."""
   choices = {}
   for name, v in logits.items():
-    p = np.exp(v - np.max(v))
+    p = np.exp(_log_probabilities(v))
     choices[name] = int(rng.choice(len(p), p=p / p.sum()))
   return choices
 
@@ -81,6 +81,17 @@ def _log_probabilities(v: np.ndarray) -> np.ndarray:
   return z - np.log(np.sum(np.exp(z)))
 
 
+def _memoized(cost_of):
+  """``cost_of`` computed once per distinct set of choices."""
+  known = {}
+  def cached(choices):
+    key = tuple(sorted(choices.items()))
+    if key not in known:
+      known[key] = cost_of(choices)
+    return known[key]
+  return cached
+
+
 def _cheapest_step(log_p, choices, cost, cost_of, accept):
   """The single-decision change that ``accept(new_cost)`` admits and that
   loses the least log-probability per unit of cost moved; None if none."""
@@ -131,6 +142,7 @@ def fit_budget(space: SearchSpace, logits: Mapping[str, np.ndarray],
   """
   choices = dict(argmax_choices(logits) if choices is None else choices)
   log_p = {name: _log_probabilities(v) for name, v in logits.items()}
+  cost_of = _memoized(cost_of)  # the steps below price the same trials again
   cost = cost_of(choices)
   repaired = _repair_down(log_p, choices, cost, cost_of, target)
   if repaired is None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import keras
 import numpy as np
 
+from fbnetv2_tf.callbacks import StopOnNaN, non_finite_metrics
 from fbnetv2_tf.cli import UserError
 from fbnetv2_tf.specs.files import write_atomically
 
@@ -86,8 +87,60 @@ class EpochCheckpoint(keras.callbacks.Callback):
     self.optimizers = optimizers
 
   def on_epoch_end(self, epoch, logs=None):
-    values = [float(v) for v in (logs or {}).values()
-              if np.ndim(v) == 0]
-    if not all(np.isfinite(values)):
+    if non_finite_metrics(logs):
       return  # keep the last good state (a NaN run stops right after)
     save(self.path, self.model, self.optimizers(), epoch + 1)
+
+
+class TrainingStopped(UserError):
+  """Training stopped on a non-finite loss; the checkpoint is intact."""
+
+
+def resumable_fit(model, directory: str, optimizers: Callable[[], Sequence],
+                  make_dataset: Callable[[int], Any], epochs: int,
+                  steps_per_epoch: int, what: str, callbacks=(),
+                  **fit_kwargs) -> dict[str, list[float]]:
+  """``model.fit`` that resumes from and checkpoints into ``directory``.
+
+  Restores the checkpoint if there is one, fits the unfinished epochs on
+  ``make_dataset(first_epoch)`` with a checkpoint after each finite epoch,
+  and stops at the first non-finite loss.
+
+  Args:
+    model: a built and compiled model.
+    directory: where ``checkpoint.npz`` lives.
+    optimizers: returns the optimizers whose state is checkpointed.
+    make_dataset: the data of epochs ``first_epoch ..`` given
+      ``first_epoch`` (``fbnetv2_tf.data`` pipelines).
+    epochs: epochs in all.
+    steps_per_epoch: batches per epoch.
+    what: names the run in messages ("search", "training").
+    callbacks: more callbacks for ``fit``.
+    **fit_kwargs: more ``fit`` arguments (``validation_data``, ``verbose``).
+
+  Returns:
+    The per-epoch metrics of the epochs this call ran (none when the
+    checkpoint had finished them all).
+
+  Raises:
+    UserError: the checkpoint was made with other flags.
+    TrainingStopped: a loss became non-finite.
+  """
+  path = os.path.join(directory, CHECKPOINT)
+  first_epoch = restore(path, model, optimizers())
+  if first_epoch >= epochs:
+    return {}
+  if first_epoch:
+    print(f"Resuming from {path}: {first_epoch} of {epochs} epochs done.")
+  stop = StopOnNaN()
+  fitted = model.fit(make_dataset(first_epoch), epochs=epochs,
+                     initial_epoch=first_epoch,
+                     steps_per_epoch=steps_per_epoch,
+                     shuffle=False,  # the dataset orders each epoch itself
+                     callbacks=[*callbacks, stop,
+                                EpochCheckpoint(path, optimizers)],
+                     **fit_kwargs)
+  if stop.failure:
+    raise TrainingStopped(f"{what} stopped: {stop.failure}; the last good "
+                          f"checkpoint is {path}")
+  return {k: [float(x) for x in v] for k, v in fitted.history.items()}

@@ -61,7 +61,6 @@ def train_child(arch: ArchSpec, data, job: TrainJob) -> TrainResult:
   and evaluates it on the test split."""
   import keras  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from fbnetv2_tf.callbacks import StopOnNaN  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.models.child_model import build_child_model  # pylint: disable=g-import-not-at-top
   if data.image_shape[0] != arch.input_size:
     raise UserError(f"the data's images are {data.image_shape[0]} px, "
@@ -84,27 +83,14 @@ def train_child(arch: ArchSpec, data, job: TrainJob) -> TrainResult:
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"], jit_compile=False)
     model.optimizer.build(model.trainable_variables)
-  path = os.path.join(job.output_dir, checkpoint.CHECKPOINT)
-  first_epoch = checkpoint.restore(path, model, [model.optimizer])
+  history = checkpoint.resumable_fit(
+      model, job.output_dir, lambda: [model.optimizer],
+      lambda first_epoch: data_lib.train_dataset(
+          data.train_images, data.train_labels, job.batch_size, job.seed,
+          job.epochs, first_epoch=first_epoch, flip=data.flip)[0],
+      job.epochs, steps, "training", verbose=job.verbose)
   test = data_lib.eval_dataset(data.test_images, data.test_labels,
                                job.batch_size)
-  stop = StopOnNaN()
-  history = {}
-  if first_epoch < job.epochs:
-    if first_epoch:
-      print(f"Resuming from {path}: {first_epoch} of {job.epochs} epochs done.")
-    dataset, _ = data_lib.train_dataset(
-        data.train_images, data.train_labels, job.batch_size, job.seed,
-        job.epochs, first_epoch=first_epoch, flip=data.flip)
-    fitted = model.fit(
-        dataset, epochs=job.epochs, initial_epoch=first_epoch,
-        steps_per_epoch=steps, verbose=job.verbose, shuffle=False,
-        callbacks=[stop, checkpoint.EpochCheckpoint(
-            path, lambda: [model.optimizer])])
-    history = {k: [float(x) for x in v] for k, v in fitted.history.items()}
-  if stop.failure:
-    raise UserError(f"training stopped: {stop.failure}; the last good "
-                    f"checkpoint is {path}")
   loss, accuracy = model.evaluate(test, verbose=0)
   model_path = os.path.join(job.output_dir, f"{arch.name}.keras")
   tmp = os.path.join(job.output_dir, f".{arch.name}.tmp{os.getpid()}.keras")

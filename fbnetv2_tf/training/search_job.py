@@ -81,10 +81,6 @@ class SearchResult:
             "history": self.history}
 
 
-class SearchFailed(UserError):
-  """The search stopped on a non-finite loss; the checkpoint is intact."""
-
-
 def child_cost(space: SearchSpace, metric: str, num_classes: int,
                latency_table=None, input_channels: int = 3
                ) -> Callable[[Mapping[str, int]], float]:
@@ -149,35 +145,22 @@ def run_search(job: SearchJob, data) -> SearchResult:
     raise UserError(f"--batch_size {job.batch_size} is larger than the "
                     f"weight split ({len(weight_split[1])} images)")
   net = _build(job, data, steps)
-  path = os.path.join(job.output_dir, checkpoint.CHECKPOINT)
-  first_epoch = checkpoint.restore(path, net, _optimizers(net))
-  stop = cb.StopOnNaN()
-  history = {}
-  if first_epoch < job.epochs:
-    if first_epoch:
-      print(f"Resuming from {path}: {first_epoch} of {job.epochs} epochs done.")
-    dataset, _ = data_lib.search_dataset(
-        weight_split, arch_split, job.batch_size, job.seed, job.epochs,
-        first_epoch=first_epoch, flip=data.flip)
-    test = data_lib.eval_dataset(data.test_images, data.test_labels,
-                                 job.batch_size)
-    fitted = net.fit(
-        dataset, epochs=job.epochs, initial_epoch=first_epoch,
-        steps_per_epoch=steps, validation_data=test, verbose=job.verbose,
-        shuffle=False,  # the dataset orders each epoch itself
-        callbacks=[cb.TemperatureAnnealing(job.initial_temperature,
-                                           job.temperature_decay),
-                   stop,
-                   checkpoint.EpochCheckpoint(path, lambda: _optimizers(net)),
-                   cb.ArchLogger(job.output_dir)])
-    history = {k: [float(x) for x in v] for k, v in fitted.history.items()}
-  if stop.failure:
-    raise SearchFailed(f"search stopped: {stop.failure}; the last good "
-                       f"checkpoint is {path}")
-  return _derive(job, net, data)
+  test = data_lib.eval_dataset(data.test_images, data.test_labels,
+                               job.batch_size)
+  checkpoint.resumable_fit(
+      net, job.output_dir, lambda: _optimizers(net),
+      lambda first_epoch: data_lib.search_dataset(
+          weight_split, arch_split, job.batch_size, job.seed, job.epochs,
+          first_epoch=first_epoch, flip=data.flip)[0],
+      job.epochs, steps, "search",
+      callbacks=[cb.TemperatureAnnealing(job.initial_temperature,
+                                         job.temperature_decay),
+                 cb.ArchLogger(job.output_dir)],
+      validation_data=test, verbose=job.verbose)
+  return _derive(job, net, data, test)
 
 
-def _derive(job: SearchJob, net, data) -> SearchResult:
+def _derive(job: SearchJob, net, data, test) -> SearchResult:
   loss: ResourceLoss = job.config.loss
   logits = net.logits()
   cost_of = child_cost(job.space, loss.metric, data.num_classes,
@@ -190,8 +173,6 @@ def _derive(job: SearchJob, net, data) -> SearchResult:
   arch = derive.derive_arch(job.space, choices, f"{job.space.name}_searched")
   expected = float(net.expected_cost(net.probabilities(), loss.metric,
                                      job.latency_table))
-  test = data_lib.eval_dataset(data.test_images, data.test_labels,
-                               job.batch_size)
   accuracy = float(net.evaluate(test, verbose=0, return_dict=True)["accuracy"])
   result = SearchResult(arch, expected, cost_of(choices), changes,
                         accuracy, _read_history(job.output_dir))

@@ -1,18 +1,12 @@
 """The data tour example runs as documented and prints what it promises."""
 
 import re
-import subprocess
-import sys
 
-from tests.testing.paths import REPO_ROOT
+from tests.testing.cli import run_example
 
 
 def test_data_tour_prints_the_digits_split_and_a_search_batch(tmp_path):
-  result = subprocess.run(
-      [sys.executable, str(REPO_ROOT / "examples" / "data_tour.py")],
-      cwd=tmp_path, capture_output=True, text=True, check=False,
-      env={"PYTHONPATH": str(REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PATH": "/usr/bin:/bin"})
+  result = run_example("data_tour.py", tmp_path)
   assert result.returncode == 0, result.stderr
   out = result.stdout
   assert ("digits: 1438 train + 359 test images of (32, 32, 1), 10 classes"

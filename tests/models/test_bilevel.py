@@ -31,6 +31,11 @@ def _net(weight_lr=0.05, arch_lr=0.05, loss=None, warmup=0):
   return net
 
 
+def _uniform(net):
+  return {n: np.full(d.num_options, 1 / d.num_options, "float32")
+          for n, d in net.decisions.items()}
+
+
 def _weights(net):
   return [np.array(v) for v in net.weight_variables]
 
@@ -73,8 +78,7 @@ def test_logged_metrics_describe_the_distribution():
   sizes = [d.num_options for d in net.decisions.values()]
   assert history["entropy"][-1] == pytest.approx(np.mean(np.log(sizes)),
                                                  rel=1e-5)
-  uniform = {n: np.full(d.num_options, 1 / d.num_options, "float32")
-             for n, d in net.decisions.items()}
+  uniform = _uniform(net)
   assert history["cost"][-1] == pytest.approx(
       float(net.expected_cost(uniform)), rel=1e-5)
   assert history["arch_loss"] == [0.0, 0.0]  # no architecture step yet
@@ -82,8 +86,7 @@ def test_logged_metrics_describe_the_distribution():
 
 def test_a_budget_below_the_current_cost_lowers_the_expected_cost():
   net = _net(loss=ResourceLoss("budget", target=0.01, weight=5.0)).build_for_input()
-  uniform = {n: np.full(d.num_options, 1 / d.num_options, "float32")
-             for n, d in net.decisions.items()}
+  uniform = _uniform(net)
   before = float(net.expected_cost(uniform))
   assert before > 0.02
   history = net.fit(_data(), epochs=3, steps_per_epoch=4, verbose=0, shuffle=False).history

@@ -24,3 +24,14 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments):
   assert len(lines) == 1, result.stderr
   for fragment in fragments:
     assert fragment in lines[0], lines[0]
+
+
+def run_example(name: str, cwd, timeout: int = 900
+                ) -> subprocess.CompletedProcess:
+  """``python examples/NAME`` in ``cwd`` with only the checkout importable,
+  as a user who copied the command from the README would run it."""
+  return subprocess.run(
+      [sys.executable, str(REPO_ROOT / "examples" / name)], cwd=cwd,
+      capture_output=True, text=True, check=False, timeout=timeout,
+      env={"PYTHONPATH": str(REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PATH": "/usr/bin:/bin"})
