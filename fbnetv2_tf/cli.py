@@ -30,18 +30,6 @@ def quiet_tensorflow_logs() -> None:
     absl_logging.set_verbosity(absl_logging.WARNING)
 
 
-def deterministic_tensorflow() -> None:
-  """Turns off oneDNN's CPU kernels, before TensorFlow is imported.
-
-  ``tf.config.experimental.enable_op_determinism`` does not cover them: a
-  search killed and resumed in a new process ended with weights differing
-  by up to 4e-6 from an uninterrupted run with oneDNN on, and bit-identical
-  with it off (about as fast on this CPU). A user's explicit
-  ``TF_ENABLE_ONEDNN_OPTS`` wins.
-  """
-  os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
-
 def report_user_errors(main):
   """Wraps an ``absl`` main so user mistakes exit 1 with a one-line message.
 

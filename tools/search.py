@@ -50,8 +50,6 @@ def resource_loss():
 @cli.report_user_errors
 def main(argv):
   del argv  # flags only
-  # Before anything imports TensorFlow: resumed runs repeat uninterrupted ones.
-  cli.deterministic_tensorflow()
   space = builtin_spaces.space_from_argument(FLAGS.space)
   loss = resource_loss()
   run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())

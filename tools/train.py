@@ -23,8 +23,6 @@ FLAGS = flags.FLAGS
 @cli.report_user_errors
 def main(argv):
   del argv  # flags only
-  # Before anything imports TensorFlow: resumed runs repeat uninterrupted ones.
-  cli.deterministic_tensorflow()
   archs = arch_source.archs_from_argument(FLAGS.arch)
   if len(archs) != 1:
     raise cli.UserError(f"--arch {FLAGS.arch!r} holds {len(archs)} models; "
