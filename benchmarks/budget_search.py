@@ -29,7 +29,7 @@ def main():
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   from fbnetv2_tf import data  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.cost.losses import ResourceLoss  # pylint: disable=g-import-not-at-top
-  from fbnetv2_tf.models.bilevel import SearchConfig  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.search.config import SearchConfig  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.specs import builtin_spaces  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.training.search_job import SearchJob, run_search  # pylint: disable=g-import-not-at-top
 

@@ -13,7 +13,7 @@ from fbnetv2_tf.cost.counting import count_arch
 from fbnetv2_tf.models.child_model import build_child_model
 from fbnetv2_tf.models.supernet import Supernet
 from fbnetv2_tf.specs import builtin_spaces, save_archs, to_arch_string
-from fbnetv2_tf.specs.derive import argmax_choices
+from fbnetv2_tf.search.derive import argmax_choices
 
 
 def main():

@@ -1,4 +1,5 @@
-"""Search callbacks: temperature annealing, architecture logging, NaN stop."""
+"""Search callbacks: architecture logging and the NaN stop. (The temperature
+schedule and the warm-up switch are part of the step: ``search.bilevel``.)"""
 
 from __future__ import annotations
 
@@ -9,35 +10,9 @@ import os
 import keras
 import numpy as np
 
-from fbnetv2_tf.models.bilevel import annealed_temperature, decision_entropy
+from fbnetv2_tf.search.bilevel import decision_entropy
 from fbnetv2_tf.specs import arch_spec
 from fbnetv2_tf.specs.files import write_atomically
-
-# FBNet (arXiv 1812.03443, section 4.1): tau starts at 5.0 and decays by
-# exp(-0.045) every epoch.
-INITIAL_TEMPERATURE = 5.0
-TEMPERATURE_DECAY = 0.045
-
-
-class TemperatureAnnealing(keras.callbacks.Callback):
-  """Sets every decision's Gumbel temperature to
-  ``initial * exp(-decay * epoch)`` at the start of each epoch.
-
-  A function of the epoch alone, so a resumed run continues the schedule.
-  """
-
-  def __init__(self, initial: float = INITIAL_TEMPERATURE,
-               decay: float = TEMPERATURE_DECAY):
-    super().__init__()
-    if initial <= 0:
-      raise ValueError(f"initial temperature must be positive, got {initial}")
-    self.initial = initial
-    self.decay = decay
-
-  def on_epoch_begin(self, epoch, logs=None):
-    self.model.set_temperature(
-        annealed_temperature(epoch, self.initial, self.decay))
-
 
 def non_finite_metrics(logs) -> list[str]:
   """Names of the scalar metrics in Keras ``logs`` that are NaN or inf."""
@@ -121,30 +96,44 @@ class ArchLogger(keras.callbacks.Callback):
       f.write(json.dumps(record) + "\n")
     if self.heatmap:
       plot_probabilities(probabilities, os.path.join(
-          self.directory, "probabilities.png"), f"epoch {epoch + 1}")
+          self.directory, "probabilities.png"), f"epoch {epoch + 1}",
+          option_labels(net.decision_list))
 
 
-def plot_probabilities(probabilities, path: str, title: str = "") -> None:
-  """A heatmap: one row per decision, one cell per option, written
-  atomically."""
+def option_labels(decisions) -> dict[str, list[str]]:
+  """Each decision's options by value: ``32px``, ``k3``-style op names,
+  ``e4``, ``c24``."""
+  prefix = {"resolution": "{}px", "expansion": "e{:g}", "out": "c{}",
+            "op": "{}"}
+  return {d.name: [prefix.get(d.kind, "{}").format(o) for o in d.options]
+          for d in decisions}
+
+
+def plot_probabilities(probabilities, path: str, title: str = "",
+                       labels=None) -> None:
+  """A heatmap: one row per decision, one cell per option (labelled with
+  its value where ``labels`` gives them), written atomically."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")  # files only; no display here or in CI
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   names = list(probabilities)
+  labels = labels or {}
   width = max(len(p) for p in probabilities.values())
   grid = np.full((len(names), width), np.nan)
   for r, name in enumerate(names):
     grid[r, :len(probabilities[name])] = probabilities[name]
-  fig, ax = plt.subplots(figsize=(1.2 + 0.6 * width, 0.8 + 0.35 * len(names)))
+  fig, ax = plt.subplots(figsize=(1.6 + 1.1 * width, 0.8 + 0.45 * len(names)))
   image = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-  for r in range(len(names)):
+  for r, name in enumerate(names):
     for c in range(width):
       if not np.isnan(grid[r, c]):
-        ax.text(c, r, f"{grid[r, c]:.2f}", ha="center", va="center",
-                fontsize=7, color="white" if grid[r, c] < 0.6 else "black")
+        label = labels.get(name, [str(i) for i in range(width)])[c]
+        ax.text(c, r, f"{label}\n{grid[r, c]:.2f}", ha="center",
+                va="center", fontsize=6,
+                color="white" if grid[r, c] < 0.6 else "black")
   ax.set_yticks(range(len(names)), names, fontsize=8)
   ax.set_xticks(range(width), [str(i) for i in range(width)])
-  ax.set_xlabel("option")
+  ax.set_xlabel("option (value and probability in each cell)")
   ax.set_title(f"option probabilities {title}".strip(), fontsize=9)
   fig.colorbar(image, ax=ax, fraction=0.04)
   fig.tight_layout()

@@ -14,9 +14,10 @@ def define_search_flags() -> None:
   flags.DEFINE_integer("warmup_epochs", 2,
                        "Epochs that train the weights only.", lower_bound=0)
   flags.DEFINE_enum("loss", "budget", ["budget", "additive", "fbnet", "none"],
-                    "Architecture loss: budget drives the cost to the target "
-                    "(derived arch at or under it); additive CE + "
-                    "lambda*cost/target; fbnet CE*a*log(cost)^b; none CE.")
+                    "Architecture loss: budget meets the target with an "
+                    "augmented Lagrangian (derived arch at or under it); "
+                    "additive CE + lambda*cost/target; fbnet "
+                    "CE*a*log(cost)^b; none CE only.")
   flags.DEFINE_float("target_mflops", None, "Cost target in MFLOPs.",
                      lower_bound=0)
   flags.DEFINE_float("target_mparams", None,
@@ -29,20 +30,33 @@ def define_search_flags() -> None:
                     "Cost of the fbnet loss (default: the target's metric, "
                     "else mflops).")
   flags.DEFINE_float("cost_weight", 1.0,
-                     "lambda of the budget and additive losses.", lower_bound=0)
+                     "lambda of the additive loss; the quadratic penalty of "
+                     "the budget loss.", lower_bound=0)
+  flags.DEFINE_float("dual_lr", 0.1,
+                     "Budget loss: step of its Lagrange multiplier per "
+                     "architecture step.", lower_bound=0)
   flags.DEFINE_float("cost_scale", 1.0,
                      "The fbnet loss uses log(cost_scale * cost): make the "
                      "scaled cost exceed 1 (e.g. 1000 below 1 MFLOP).",
                      lower_bound=0)
   flags.DEFINE_float("weight_lr", 0.1, "SGD learning rate of the weights "
-                     "(cosine to 0).", lower_bound=0)
+                     "(cosine to --weight_lr_floor of it).", lower_bound=0)
+  flags.DEFINE_float("weight_lr_floor", 0.1,
+                     "Where the weights' cosine learning rate ends, as a "
+                     "fraction of --weight_lr.", lower_bound=0, upper_bound=1)
   flags.DEFINE_float("arch_lr", 0.01, "Adam learning rate of the logits.",
                      lower_bound=0)
-  flags.DEFINE_enum("gumbel_mode", "soft", ["soft", "hard"],
-                    "soft: every step trains the blend of all options "
-                    "(FBNetV2); hard: straight-through, one sampled child "
-                    "per step.")
-  flags.DEFINE_float("temperature", 5.0, "Initial Gumbel temperature.",
-                     lower_bound=0)
+  flags.DEFINE_enum("gumbel_mode", "hard", ["soft", "hard"],
+                    "hard: straight-through, each example trains one sampled "
+                    "child; soft: each example trains a blend of options "
+                    "(FBNetV2's Gumbel-softmax weights).")
+  flags.DEFINE_float("temperature", 5.0,
+                     "Gumbel temperature of the warm-up and the first "
+                     "architecture epoch.", lower_bound=0)
+  flags.DEFINE_float("final_temperature", 0.2,
+                     "Temperature of the last epoch (geometric decay in "
+                     "between, whatever --epochs); 0 uses FBNet's fixed "
+                     "--temperature_decay per epoch instead.", lower_bound=0)
   flags.DEFINE_float("temperature_decay", 0.045,
-                     "Temperature *= exp(-decay) every epoch.", lower_bound=0)
+                     "With --final_temperature=0: temperature *= "
+                     "exp(-decay) every epoch (FBNet).", lower_bound=0)

@@ -44,7 +44,24 @@ def resource_loss():
   if metric == "latency_ms" and not FLAGS.lut:
     raise cli.UserError("a latency cost needs --lut (a latency table JSON)")
   return ResourceLoss(form=FLAGS.loss, metric=metric, target=target,
-                      weight=FLAGS.cost_weight, scale=FLAGS.cost_scale)
+                      weight=FLAGS.cost_weight, dual_lr=FLAGS.dual_lr,
+                      scale=FLAGS.cost_scale)
+
+
+def search_config(loss):
+  """The SearchConfig the flags ask for."""
+  from fbnetv2_tf.search.config import SearchConfig  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.search.schedules import TemperatureSchedule  # pylint: disable=g-import-not-at-top
+  if FLAGS.warmup_epochs >= FLAGS.epochs:
+    raise cli.UserError(f"--warmup_epochs={FLAGS.warmup_epochs} leaves no "
+                        f"architecture epoch of --epochs={FLAGS.epochs}")
+  schedule = TemperatureSchedule(
+      FLAGS.temperature, FLAGS.final_temperature or None,
+      FLAGS.temperature_decay)
+  return SearchConfig(weight_lr=FLAGS.weight_lr,
+                      weight_lr_floor=FLAGS.weight_lr_floor,
+                      arch_lr=FLAGS.arch_lr, warmup_epochs=FLAGS.warmup_epochs,
+                      temperature=schedule, loss=loss)
 
 
 @cli.report_user_errors
@@ -52,10 +69,10 @@ def main(argv):
   del argv  # flags only
   space = builtin_spaces.space_from_argument(FLAGS.space)
   loss = resource_loss()
+  config = search_config(loss)
   run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())
   cli.quiet_tensorflow_logs()
   from fbnetv2_tf.cost.latency_table import LatencyTable  # pylint: disable=g-import-not-at-top
-  from fbnetv2_tf.models.bilevel import SearchConfig  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.training import search_job  # pylint: disable=g-import-not-at-top
   table = LatencyTable.load(FLAGS.lut) if FLAGS.lut else None
   strategy = run_setup.strategy(FLAGS.strategy, FLAGS.cpu_replicas)
@@ -65,10 +82,7 @@ def main(argv):
   job = search_job.SearchJob(
       space=space, output_dir=FLAGS.output_dir, epochs=FLAGS.epochs,
       batch_size=FLAGS.batch_size, seed=FLAGS.seed,
-      config=SearchConfig(weight_lr=FLAGS.weight_lr, arch_lr=FLAGS.arch_lr,
-                          warmup_epochs=FLAGS.warmup_epochs, loss=loss),
-      initial_temperature=FLAGS.temperature,
-      temperature_decay=FLAGS.temperature_decay, latency_table=table,
+      config=config, latency_table=table,
       strategy=strategy, verbose=FLAGS.verbose, gumbel_mode=FLAGS.gumbel_mode)
   print(f"Searching {space.name} ({space.num_architectures():.3g} "
         f"architectures) on {data.name}: {len(data.train_labels)} training "

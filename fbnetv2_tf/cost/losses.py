@@ -7,17 +7,20 @@ Three forms (METHOD section 5), all differentiable in the expected cost:
   must exceed 1 (``log`` of a cost below 1 is negative and its power is
   undefined): pick ``scale`` so it does (e.g. 1000 for a sub-MFLOP space).
 - ``additive``: ``CE + lambda * COST / target``.
-- ``budget``: ``CE + lambda * |E[COST] / (margin * target) - 1|``: the
-  absolute-value penalty of TuNAS (Bender et al., CVPR 2020, "absolute
-  reward") pulls the expected cost onto the budget from both sides, aimed a
-  little under it (``margin``) so that the derived argmax architecture, whose
-  cost differs a little from the expectation, lands at or under the target;
-  ``specs.derive.fit_budget`` then moves the derived child into the band
-  ``[band * target, target]`` where the argmax missed it. ``E[COST]`` is
-  the cost under the noise-free probabilities ``softmax(alpha)``, the
-  distribution the child is derived from: under a hot Gumbel sample the cost
-  looks like that of uniform weights, and steering it let the distribution's
-  own cost drift far from the target in short searches (measured 2x over).
+- ``budget``: an augmented Lagrangian that meets the budget as an equality
+  ``E[COST] = margin * target``: ``CE + mu * h + (weight / 2) * h^2`` with
+  ``h = E[COST] / (margin * target) - 1``, where the multiplier ``mu`` is
+  raised by ``dual_lr * h`` after every architecture step (dual ascent; the
+  search step keeps it). Inside the budget the multiplier settles at the
+  price that makes accuracy trade against cost at the target, so CE decides
+  which options fill it; the quadratic term damps the oscillation dual
+  ascent alone has. ``E[COST]`` is the cost under the noise-free
+  probabilities ``softmax(alpha)``, the distribution the child is derived
+  from. Aimed a little under the target (``margin``), so that the derived
+  argmax child lands at or under it; ``search.derive.fit_budget`` repairs
+  what the argmax still misses. (An absolute-value penalty, TuNAS's
+  "absolute reward", was this form before: its gradient flips sign every
+  step on target, and at lambda = 1 it swamped the CE signal.)
 - ``none``: plain CE (accuracy-only search).
 """
 
@@ -44,7 +47,9 @@ class ResourceLoss:
     form: one of ``FORMS``.
     metric: cost metric, one of ``effective_shape.METRICS``.
     target: the cost target (additive and budget forms), in the metric's unit.
-    weight: ``lambda`` of the additive and budget forms.
+    weight: ``lambda`` of the additive form; the quadratic penalty of the
+      budget form.
+    dual_lr: step of the budget form's multiplier per architecture step.
     alpha: FBNet's ``a``.
     beta: FBNet's ``b``.
     scale: the FBNet form's cost is ``scale * cost``.
@@ -57,6 +62,7 @@ class ResourceLoss:
   metric: str = "mflops"
   target: float | None = None
   weight: float = 1.0
+  dual_lr: float = 0.1
   alpha: float = FBNET_ALPHA
   beta: float = FBNET_BETA
   scale: float = 1.0
@@ -82,8 +88,13 @@ class ResourceLoss:
     step's Gumbel sample (FBNet's and the additive form use the sample)."""
     return self.form == "budget"
 
-  def __call__(self, ce, cost):
-    """The architecture loss from the batch CE and the expected cost."""
+  def constraint(self, cost):
+    """The budget form's ``h = cost / (margin * target) - 1``."""
+    return cost / (self.margin * self.target) - 1.0
+
+  def __call__(self, ce, cost, multiplier=0.0):
+    """The architecture loss from the batch CE, the expected cost and (the
+    budget form) the current multiplier."""
     if self.form == "none":
       return ce
     if self.form == "fbnet":
@@ -93,7 +104,8 @@ class ResourceLoss:
       return ce * self.alpha * ops.power(log_cost, self.beta)
     if self.form == "additive":
       return ce + self.weight * cost / self.target
-    return ce + self.weight * ops.abs(cost / (self.margin * self.target) - 1.0)
+    h = self.constraint(cost)
+    return ce + multiplier * h + 0.5 * self.weight * h * h
 
   def to_dict(self) -> dict:
     return dataclasses.asdict(self)

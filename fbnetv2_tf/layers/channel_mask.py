@@ -38,8 +38,14 @@ class ChannelMask(keras.layers.Layer):
     self.built = True
 
   def mask(self, weights):
-    """The ``[max_channels]`` mask for option weights ``[len(widths)]``."""
-    return ops.matmul(ops.reshape(weights, (1, -1)), self._prefix)[0]
+    """The ``[max_channels]`` mask for option weights ``[len(widths)]``, or
+    the ``[batch, 1, 1, max_channels]`` masks for per-example weights
+    ``[batch, len(widths)]``."""
+    masks = ops.matmul(ops.reshape(weights, (-1, len(self.widths))),
+                       self._prefix)
+    if len(weights.shape) == 1:
+      return masks[0]
+    return ops.reshape(masks, (-1, 1, 1, self.max_channels))
 
   def call(self, inputs, weights):
     return inputs * self.mask(weights)

@@ -87,3 +87,19 @@ def apply(layer, x, **kwargs):
   if isinstance(layer, CompositeBlock):
     return layer.inline(x, **kwargs)
   return layer(x, **kwargs)
+
+
+def fit_channels(x, channels: int):
+  """``x`` with its last axis zero-padded or cut to ``channels``.
+
+  The supernet's identity paths join tensors of different largest widths;
+  the channels cut off are zero in every child that takes the path (the
+  input's own width is at most ``channels`` there).
+  """
+  from keras import ops  # pylint: disable=g-import-not-at-top
+  width = x.shape[-1]
+  if width == channels:
+    return x
+  if width > channels:
+    return x[..., :channels]
+  return ops.pad(x, [[0, 0]] * (len(x.shape) - 1) + [[0, channels - width]])

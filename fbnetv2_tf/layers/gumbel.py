@@ -10,7 +10,8 @@ HARD = "hard"          # one-hot of the soft sample, straight-through gradient
 ARGMAX = "argmax"      # one-hot of argmax(alpha), deterministic, no noise
 MODES = (SOFT, HARD, ARGMAX)
 
-# FBNet (arXiv 1812.03443, section 3.3): tau starts at 5.0.
+# FBNet (arXiv 1812.03443, section 4.1): tau starts at 5.0; the search's
+# schedule (``search.schedules``) sets it every epoch.
 INITIAL_TEMPERATURE = 5.0
 
 
@@ -25,9 +26,13 @@ def gumbel_noise(shape, seed_generator):
 class ArchDecision(keras.layers.Layer):
   """One open decision: ``num_options`` logits and a temperature.
 
-  Calling it returns the option weights ``g`` (shape ``[num_options]``). The
-  logits start uniform (zeros); the temperature is a non-trainable variable
-  so a callback can anneal it without retracing the training step.
+  Calling it returns the option weights ``g``: shape ``[num_options]``, or
+  ``[batch_size, num_options]`` with an independent Gumbel sample per example
+  when ``batch_size`` is given (each example then trains its own blend or
+  child: far more architecture signal per step at almost no cost, since the
+  weights only scale ``[batch, 1, 1, C]`` masks). The logits start uniform
+  (zeros); the temperature is a non-trainable variable so a schedule can
+  anneal it without retracing the training step.
 
   Args:
     num_options: number of options (>= 2).
@@ -58,16 +63,19 @@ class ArchDecision(keras.layers.Layer):
     """``softmax(alpha)``: the learned distribution, without noise."""
     return ops.softmax(self.logits)
 
-  def call(self, inputs=None):
+  def call(self, inputs=None, batch_size=None):
     del inputs  # the weights depend on the logits only
+    shape = ((self.num_options,) if batch_size is None
+             else (batch_size, self.num_options))
     if self.mode == ARGMAX:
-      return ops.one_hot(ops.argmax(self.logits), self.num_options)
-    noise = gumbel_noise((self.num_options,), self.seed_generator)
-    soft = ops.softmax((self.logits + noise) / self.temperature)
+      return ops.broadcast_to(
+          ops.one_hot(ops.argmax(self.logits), self.num_options), shape)
+    noise = gumbel_noise(shape, self.seed_generator)
+    soft = ops.softmax((self.logits + noise) / self.temperature, axis=-1)
     if self.mode == SOFT:
       return soft
-    hard = ops.one_hot(ops.argmax(soft), self.num_options)
-    return hard + soft - ops.stop_gradient(soft)
+    hard = ops.one_hot(ops.argmax(soft, axis=-1), self.num_options)
+    return hard + (soft - ops.stop_gradient(soft))  # exactly one-hot forward
 
   def compute_output_shape(self, input_shape=None):
     return (self.num_options,)

@@ -84,18 +84,27 @@ class InvertedResidual(composite.CompositeBlock):
     return self.in_channels == self.out_channels and self.strides == 1
 
   def forward(self, x, training=None, mid_mask=None, se_mask=None,
-              out_mask=None):
-    """Runs the block; the optional ``[C]`` masks serve the supernet.
+              out_mask=None, expand_weight=None, residual_weight=None):
+    """Runs the block; the optional arguments serve the supernet.
 
     ``mid_mask`` multiplies the depthwise output (after BN and activation).
     The depthwise conv and its BN act per channel, so a masked expand channel
     only ever reaches its own depthwise channel, which this mask zeroes:
     masking here once is equivalent to masking after the expand conv too.
     ``out_mask`` multiplies the projection after its BN, before the add, so
-    BN's beta cannot refill masked channels.
+    BN's beta cannot refill masked channels. ``expand_weight`` (the weight of
+    the options that have an expand conv) blends the expand conv's output
+    with the input itself, which is what a child whose mid equals its input
+    width runs. ``residual_weight`` (the weight of the options whose input
+    and output widths are equal) scales the residual where the two widths
+    are decided separately.
     """
-    y = composite.apply(self.expand, x, training=training)
-    y = composite.apply(self.shuffle, y)
+    y = x
+    if self.expand is not None:
+      y = composite.apply(self.shuffle, self.expand.inline(x, training=training))
+      if expand_weight is not None:
+        y = (expand_weight * y + (1.0 - expand_weight)
+             * composite.fit_channels(x, self.mid_channels))
     y = self.dw(composite.apply(self.dw_pad, y))
     y = composite.apply(self.dw_act, self.dw_bn(y, training=training))
     if mid_mask is not None:
@@ -104,6 +113,8 @@ class InvertedResidual(composite.CompositeBlock):
     y = composite.apply(self.project, y, training=training)
     if out_mask is not None:
       y = y * out_mask
+    if residual_weight is not None:
+      return y + residual_weight * composite.fit_channels(x, self.out_channels)
     return self.add([x, y]) if self.add is not None else y
 
   def get_config(self):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="fbnetv2_tf")
@@ -28,12 +29,16 @@ class MixedBlock(keras.layers.Layer):
     super().build(input_shape)
 
   def call(self, inputs, weights, training=None, candidate_kwargs=None):
-    """``weights``: ``[len(candidates)]``; ``candidate_kwargs``: per
-    candidate, extra call arguments (e.g. channel masks), or None."""
+    """``weights``: ``[len(candidates)]``, or ``[batch, len(candidates)]``
+    for a blend per example; ``candidate_kwargs``: per candidate, extra call
+    arguments (e.g. channel masks), or None."""
     total = None
     for t, candidate in enumerate(self.candidates):
       kwargs = candidate_kwargs[t] if candidate_kwargs else {}
-      y = weights[t] * candidate(inputs, training=training, **kwargs)
+      g = weights[..., t]
+      if len(weights.shape) == 2:
+        g = ops.reshape(g, (-1, 1, 1, 1))
+      y = g * candidate(inputs, training=training, **kwargs)
       total = y if total is None else total + y
     return total
 

@@ -2,10 +2,26 @@
 
 Each block is built once, at its largest widths: its candidates (block
 choice) are mixed by a MixedBlock, its expansion and output widths are
-channel masks, and the input resolution is a ResolutionSampler around every
-block and the head. Each open decision has one ArchDecision layer holding its
+channel masks. Each open decision has one ArchDecision layer holding its
 logits; ``arch_variables`` and ``weight_variables`` keep the two apart so
 they can have their own optimizers.
+
+At one-hot decision weights the supernet computes exactly the function of
+the derived child given the supernet's weights sliced to its widths
+(``search.inherit``; a test checks every built-in space within 1e-5):
+
+- where a child's structure depends on its widths, the supernet blends both
+  structures by the weight of the options that have them: the expand conv
+  (absent where mid == in) and the identity (residual add, or an identity
+  skip, where input and output widths are decided separately and can be
+  equal); the cost model charges each structure by the same weight;
+- the input resolution is decided once for the whole network, so each
+  resolution option runs the shared-weight network on its own input,
+  resized exactly as the child's data is (bilinear with antialiasing), and
+  the options' logits are mixed. Branches never see each other's features
+  (a shared full-resolution lattice would feed a low-resolution branch
+  mostly full-resolution features while the weights are soft), at a compute
+  of ``sum_j (size_j / largest)^2`` of one network, as the lattice has.
 """
 
 from __future__ import annotations
@@ -18,22 +34,36 @@ from keras import ops
 
 from fbnetv2_tf import layers
 from fbnetv2_tf.cost import effective_shape
-from fbnetv2_tf.cost.losses import ResourceLoss
 from fbnetv2_tf.layers.channel_mask import ChannelMask
 from fbnetv2_tf.layers.gumbel import ArchDecision
 from fbnetv2_tf.layers.masked_inverted_residual import MaskedInvertedResidual
 from fbnetv2_tf.layers.mixed_block import MixedBlock
-from fbnetv2_tf.layers.resolution_sampler import ResolutionSampler
-from fbnetv2_tf.models import bilevel
-from fbnetv2_tf.specs import derive
+from fbnetv2_tf.search import bilevel, derive
+from fbnetv2_tf.search.config import SearchConfig
 from fbnetv2_tf.specs import ops as spec_ops
 from fbnetv2_tf.specs.search_space import RESOLUTION, SearchSpace
 from fbnetv2_tf.specs.space_plan import (BlockPlan, CandidatePlan, SpacePlan,
                                          plan_space)
 
+
 def layer_name(decision: str) -> str:
   """Keras layer names cannot hold '/'."""
   return "decision_" + decision.replace("/", "__")
+
+
+def resize_input(images, size: int):
+  """Images resized as the child's data is (``data.resize_images``)."""
+  if images.shape[1] == size:
+    return images
+  return ops.image.resize(images, (size, size), interpolation="bilinear",
+                          antialias=True)
+
+
+def _may_be_identity(bp: BlockPlan) -> bool:
+  """Whether some child has equal input and output widths at stride 1
+  although the supernet cannot always add the input (separate decisions)."""
+  return (bp.stride == 1 and not bp.shares_width
+          and bool(set(bp.in_width.options) & set(bp.out_width.options)))
 
 
 def _candidate_layer(bp: BlockPlan, cp: CandidatePlan, name: str):
@@ -44,9 +74,8 @@ def _candidate_layer(bp: BlockPlan, cp: CandidatePlan, name: str):
     return layers.ConvBNAct(bp.out_width.max, info.kernel, strides=bp.stride,
                             **common)
   if info.kind == spec_ops.SKIP:
-    if bp.residual:
-      return layers.Skip(bp.in_width.max, bp.out_width.max, name=name)
-    return layers.ConvBNAct(bp.out_width.max, 1, strides=bp.stride, **common)
+    return layers.Skip(bp.in_width.max, bp.out_width.max, strides=bp.stride,
+                       identity=bp.residual, **common)
   if info.kind == spec_ops.IR_POOL:
     return layers.IRPool(bp.out_width.max, cp.max_mid, **common)
   # _g2 groups both 1x1 convs (FBNet's group-conv candidates).
@@ -57,6 +86,32 @@ def _candidate_layer(bp: BlockPlan, cp: CandidatePlan, name: str):
       project_groups=info.expand_groups, **common)
 
 
+def _batched(weights) -> Any:
+  """Option weights as ``[batch or 1, options]``."""
+  w = ops.convert_to_tensor(weights, "float32")
+  return w[None, :] if len(w.shape) == 1 else w
+
+
+def _weights_of(w: Mapping[str, Any], decision: str | None):
+  """``[batch or 1, options]`` weights of a decision; ``[[1]]`` if fixed."""
+  return w[decision] if decision is not None else ops.ones((1, 1))
+
+
+def _combo_weights(h_in, e, cp: CandidatePlan):
+  """``[batch, combinations]`` weights of a candidate's (input width,
+  expansion) combinations, input-major as ``cp.mid_widths``."""
+  if not cp.uses_expansion_decision:
+    e = ops.ones((1, 1))
+  combo = h_in[:, :, None] * e[:, None, :]
+  return ops.reshape(combo, (-1, combo.shape[1] * combo.shape[2]))
+
+
+def _per_example_scalar(weights, selector: np.ndarray):
+  """``[batch, 1, 1, 1]``: the total weight of the options ``selector``
+  marks (float 0/1 per option)."""
+  return ops.reshape(ops.matmul(weights, selector[:, None]), (-1, 1, 1, 1))
+
+
 @keras.saving.register_keras_serializable(package="fbnetv2_tf")
 class Supernet(keras.Model):
   """The weight-sharing supernet of a SearchSpace; outputs logits.
@@ -64,34 +119,38 @@ class Supernet(keras.Model):
   Args:
     space: the search space, as a SearchSpace or its JSON dict.
     num_classes: classifier outputs.
-    input_channels: image channels.
+    input_channels: image channels (``fit`` takes them from the data when
+      the supernet is not built yet).
     mode: Gumbel-softmax mode of every decision (soft, hard, argmax).
     seed: seed of the Gumbel noise.
-    recompute_resolutions: recompute the low-resolution branches in the
-      backward pass instead of keeping their activations, so peak memory
-      stays flat in the number of resolution options (METHOD section 4) at
-      the price of one more forward pass of the small maps; False keeps them.
   """
 
-  def __init__(self, space, num_classes=10, input_channels=3, mode="soft",
-               seed=None, recompute_resolutions=True, **kwargs):
+  def __init__(self, space, num_classes=10, input_channels=3, mode="hard",
+               seed=None, **kwargs):
     super().__init__(**kwargs)
     if isinstance(space, SearchSpace):
       space = space.to_dict()
     self.space_config = dict(space)
     self.num_classes = num_classes
-    self.input_channels = input_channels
     self.mode = mode
     self.seed = seed
-    self.recompute_resolutions = recompute_resolutions
     self.space = SearchSpace.from_dict(space)
-    self.plan: SpacePlan = plan_space(self.space, input_channels)
     self.decision_list = self.space.decisions()
     self.decisions = {
         d.name: ArchDecision(d.size, mode=mode,
                              seed=None if seed is None else seed + i,
                              name=layer_name(d.name))
         for i, d in enumerate(self.decision_list)}
+    self._make_blocks(input_channels)
+    self.head = layers.ClassifierHead(num_classes, name="head")
+    # The budget loss's Lagrange multiplier (``cost.losses``): state of the
+    # search that a checkpoint must keep, like the temperature.
+    self.cost_multiplier = self.add_weight(
+        shape=(), initializer="zeros", trainable=False, name="cost_multiplier")
+
+  def _make_blocks(self, input_channels: int) -> None:
+    self.input_channels = input_channels
+    self.plan: SpacePlan = plan_space(self.space, input_channels)
     self.blocks = []
     self.out_masks, self.mid_masks, self.se_masks = [], [], []
     for bp in self.plan.blocks:
@@ -107,19 +166,15 @@ class Supernet(keras.Model):
       self.se_masks.append([
           ChannelMask(cp.se_widths, cp.max_se, name=f"{bp.name}_c{t}_se")
           if cp.se_widths else None for t, cp in enumerate(bp.candidates)])
-    self.head = layers.ClassifierHead(num_classes, name="head")
-    self.samplers = []
-    if len(self.space.input_sizes) > 1:
-      factors = self.plan.factors
-      self.samplers = [
-          ResolutionSampler(factors, bp.in_sizes, bp.out_sizes, bp.lattice_in,
-                            bp.lattice_out, recompute_resolutions,
-                            name=f"{bp.name}_sampler")
-          for bp in self.plan.blocks]
-      last = self.plan.blocks[-1]
-      self.samplers.append(ResolutionSampler(
-          factors, last.out_sizes, None, last.lattice_out, 1,
-          name="head_sampler"))
+
+  def adopt_input_channels(self, channels: int) -> None:
+    """Rebuilds the (unbuilt) blocks for ``channels`` input channels."""
+    if channels == self.input_channels:
+      return
+    if self.built:
+      raise ValueError(f"the supernet was built for {self.input_channels} "
+                       f"input channels, the data has {channels}")
+    self._make_blocks(channels)
 
   # -- variables -------------------------------------------------------------
 
@@ -138,6 +193,10 @@ class Supernet(keras.Model):
     for d in self.decisions.values():
       d.temperature.assign(value)
 
+  @property
+  def temperature(self) -> float:
+    return float(next(iter(self.decisions.values())).temperature)
+
   def set_mode(self, mode: str) -> None:
     for d in self.decisions.values():
       d.mode = mode
@@ -150,56 +209,76 @@ class Supernet(keras.Model):
 
   # -- forward -----------------------------------------------------------------
 
-  def sample_weights(self) -> dict[str, Any]:
-    """Option weights of every decision for one step (Gumbel-softmax)."""
-    return {name: d() for name, d in self.decisions.items()}
+  def sample_weights(self, batch_size=None) -> dict[str, Any]:
+    """Option weights of every decision for one step (Gumbel-softmax): one
+    vector per decision, or ``[batch_size, options]`` with a sample per
+    example."""
+    return {name: d(batch_size=batch_size)
+            for name, d in self.decisions.items()}
 
   def _block_forward(self, i: int, x, w, training):
     bp = self.plan.blocks[i]
-    weights_of = lambda d: effective_shape.decision_weights(w, d)  # pylint: disable=unnecessary-lambda-assignment
-    out_mask = self.out_masks[i].mask(weights_of(bp.out_width.decision))
-    h_in = weights_of(bp.in_width.decision)
-    e = weights_of(bp.expansion_decision)
+    h_in = _weights_of(w, bp.in_width.decision)
+    h_out = _weights_of(w, bp.out_width.decision)
+    e = _weights_of(w, bp.expansion_decision)
+    out_mask = self.out_masks[i].mask(h_out)
+    same = None
+    if _may_be_identity(bp):
+      equal = (np.asarray(bp.in_width.options)[:, None]
+               == np.asarray(bp.out_width.options)[None, :])
+      same = ops.reshape(ops.sum(h_in[:, :, None] * h_out[:, None, :]
+                                 * equal.astype("float32"), axis=(1, 2)),
+                         (-1, 1, 1, 1))
     kwargs = []
     for t, cp in enumerate(bp.candidates):
-      # An identity skip takes no mask; every other candidate masks its
-      # output, and expanded candidates their mid (and SE) widths too.
-      identity = cp.info.kind == spec_ops.SKIP and bp.residual
-      k = {} if identity else {"out_mask": out_mask}
+      kind = cp.info.kind
+      k = {}
+      if not (kind == spec_ops.SKIP and bp.residual):  # identities: no mask
+        k["out_mask"] = out_mask
+      if same is not None and kind in (spec_ops.SKIP,
+                                       spec_ops.INVERTED_RESIDUAL):
+        k["residual_weight"] = same
       if cp.mid_widths:
-        combo = effective_shape.combo_weights(h_in, e, cp)
+        combo = _combo_weights(h_in, e, cp)
         k["mid_mask"] = self.mid_masks[i][t].mask(combo)
         if cp.se_widths:
           k["se_mask"] = self.se_masks[i][t].mask(combo)
+        has_expand = (np.asarray(cp.mid_widths)
+                      != np.asarray(cp.combo_in_widths)).astype("float32")
+        if kind == spec_ops.INVERTED_RESIDUAL and 0 < has_expand.sum() < len(
+            has_expand):
+          k["expand_weight"] = _per_example_scalar(combo, has_expand)
       kwargs.append(k)
-    return self.blocks[i](x, weights=weights_of(bp.op_decision),
+    return self.blocks[i](x, weights=_weights_of(w, bp.op_decision),
                           training=training, candidate_kwargs=kwargs)
 
-  def forward(self, images, weights: Mapping[str, Any], training=None):
-    """Logits under given decision weights (e.g. one-hot, for a child)."""
-    x = images
-    res = weights.get(RESOLUTION)
-    # The blocks get the decision weights as arguments, not by closure, so
-    # the resolution sampler can differentiate them when it recomputes.
-    names = sorted(weights)
-    values = [ops.convert_to_tensor(weights[n]) for n in names]
+  def _network(self, x, w, training):
     for i in range(len(self.plan.blocks)):
-      def fn(t, *vals, i=i):
-        return self._block_forward(i, t, dict(zip(names, vals)), training)
-      if self.samplers:
-        x = self.samplers[i](x, weights=res, fn=fn, fn_args=values,
-                             state=self.blocks[i].non_trainable_variables)
-      else:
-        x = fn(x, *values)
-    head = lambda t: self.head(t, training=training)  # pylint: disable=unnecessary-lambda-assignment
-    return self.samplers[-1](x, weights=res, fn=head) if self.samplers else head(x)
+      x = self._block_forward(i, x, w, training)
+    return self.head(x, training=training)
+
+  def forward(self, images, weights: Mapping[str, Any], training=None):
+    """Logits under given decision weights: one vector per decision (e.g.
+    one-hot, for a child) or ``[batch, options]`` (a sample per example).
+    ``images`` are at the space's largest resolution."""
+    w = {name: _batched(v) for name, v in weights.items()}
+    if RESOLUTION not in w:
+      return self._network(images, w, training)
+    total = None
+    for j, size in enumerate(self.space.input_sizes):
+      y = w[RESOLUTION][:, j:j + 1] * self._network(
+          resize_input(images, size), w, training)
+      total = y if total is None else total + y
+    return total
 
   def call(self, inputs, training=None):
-    return self.forward(inputs, self.sample_weights(), training=training)
+    return self.forward(inputs, self.sample_weights(ops.shape(inputs)[0]),
+                        training=training)
 
   def expected_cost(self, weights: Mapping[str, Any], metric: str = "mflops",
                     latency_table=None):
-    """Differentiable expected cost (MFLOPs, M params or LUT ms)."""
+    """Differentiable expected cost (MFLOPs, M params or LUT ms) under one
+    weight vector per decision."""
     return effective_shape.expected_cost(self.plan, weights, metric,
                                          self.num_classes, latency_table)
 
@@ -209,27 +288,29 @@ class Supernet(keras.Model):
 
   # -- search (bilevel training under model.fit) -------------------------------
 
-  def compile(self, weight_optimizer=None, arch_optimizer=None,
-              resource_loss: ResourceLoss | None = None, warmup_epochs=0,
-              latency_table=None, **kwargs):
-    """Prepares ``fit`` for the search (see ``models.bilevel``).
+  def compile(self, search_config: SearchConfig | None = None,
+              total_steps: int | None = None, latency_table=None,
+              weight_optimizer=None, arch_optimizer=None, **kwargs):
+    """Prepares ``fit`` for the search (see ``search.bilevel``).
 
     Args:
-      weight_optimizer: the weights' optimizer (default: SGD of
-        ``bilevel.SearchConfig``, constant learning rate).
-      arch_optimizer: the logits' optimizer (default: Adam, lr 0.01).
-      resource_loss: the architecture step's loss (default: CE only).
-      warmup_epochs: epochs that update the weights only.
+      search_config: optimizers, warm-up, temperature schedule and loss
+        (default: ``SearchConfig()``, CE only).
+      total_steps: steps of the whole ``fit``, for the weights' cosine
+        learning rate (None: constant).
       latency_table: a LatencyTable, for the ``latency_ms`` metric.
+      weight_optimizer: overrides the config's SGD.
+      arch_optimizer: overrides the config's Adam.
       **kwargs: passed to ``keras.Model.compile`` (e.g. ``steps_per_execution``).
     """
-    config = bilevel.SearchConfig()
+    config = search_config or SearchConfig()
     kwargs.setdefault("jit_compile", False)  # slower on CPU, and see ARCHITECTURE
-    super().compile(optimizer=weight_optimizer or config.weight_optimizer(1),
-                    **kwargs)
+    super().compile(
+        optimizer=weight_optimizer or config.weight_optimizer(total_steps),
+        **kwargs)
     self.bilevel = bilevel.BilevelStep(
-        self, arch_optimizer or config.arch_optimizer(),
-        resource_loss or config.loss, warmup_epochs, latency_table)
+        self, arch_optimizer or config.arch_optimizer(), config,
+        latency_table)
 
   def get_compile_config(self):
     # Optimizers and the resource loss belong to a search run, which
@@ -249,10 +330,13 @@ class Supernet(keras.Model):
     return self.bilevel.test_step(data)
 
   def fit(self, *args, callbacks=None, **kwargs):
-    """``keras.Model.fit`` plus the warm-up switch (``bilevel.ArchPhase``)."""
+    """``keras.Model.fit`` plus the search's own callbacks: the warm-up
+    switch (``bilevel.ArchPhase``) and the temperature schedule
+    (``bilevel.TemperatureAnnealing``), unless given."""
     callbacks = list(callbacks or [])
-    if not any(isinstance(c, bilevel.ArchPhase) for c in callbacks):
-      callbacks.append(bilevel.ArchPhase())
+    for kind in (bilevel.ArchPhase, bilevel.TemperatureAnnealing):
+      if not any(isinstance(c, kind) for c in callbacks):
+        callbacks.append(kind())
     with self.distribute_strategy.scope():
       self.build_for_input()
       self.bilevel.build_optimizers()
@@ -277,8 +361,7 @@ class Supernet(keras.Model):
     return {**super().get_config(), "space": self.space_config,
             "num_classes": self.num_classes,
             "input_channels": self.input_channels, "mode": self.mode,
-            "seed": self.seed,
-            "recompute_resolutions": self.recompute_resolutions}
+            "seed": self.seed}
 
   def build(self, input_shape=None):
     """Creates every variable by running the network once on zeros."""

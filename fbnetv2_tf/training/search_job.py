@@ -13,16 +13,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, Callable, Mapping
+from typing import Any
 
-import numpy as np
 
 from fbnetv2_tf import data as data_lib
 from fbnetv2_tf.cli import UserError
-from fbnetv2_tf.cost.counting import count_arch
 from fbnetv2_tf.cost.losses import ResourceLoss
-from fbnetv2_tf.models.bilevel import SearchConfig
-from fbnetv2_tf.specs import arch_spec, derive
+from fbnetv2_tf.search import derive
+from fbnetv2_tf.search.config import SearchConfig
+from fbnetv2_tf.specs import arch_spec
 from fbnetv2_tf.specs.files import write_atomically
 from fbnetv2_tf.specs.search_space import SearchSpace
 from fbnetv2_tf.training import checkpoint
@@ -38,14 +37,12 @@ class SearchJob:
     epochs: search epochs, warm-up included.
     batch_size: global batch of each split per step.
     seed: seeds weights, Gumbel noise, data order and augmentation.
-    config: optimizers, warm-up and resource loss.
-    initial_temperature: Gumbel temperature of epoch 0.
-    temperature_decay: per-epoch decay exponent of the temperature.
+    config: optimizers, warm-up, temperature schedule and resource loss.
     latency_table: a LatencyTable, for the ``latency_ms`` metric.
     strategy: a ``tf.distribute`` strategy (None: the default one).
     verbose: ``fit`` verbosity.
-    gumbel_mode: ``soft`` (FBNetV2: every step trains the blend of options)
-      or ``hard`` (straight-through: each step runs one sampled child).
+    gumbel_mode: ``hard`` (straight-through: each example runs one sampled
+      child) or ``soft`` (each example runs a blend of options).
   """
 
   space: SearchSpace
@@ -54,12 +51,10 @@ class SearchJob:
   batch_size: int = 64
   seed: int = 0
   config: SearchConfig = SearchConfig()
-  initial_temperature: float = 5.0
-  temperature_decay: float = 0.045
   latency_table: Any = None
   strategy: Any = None
   verbose: int = 1
-  gumbel_mode: str = "soft"
+  gumbel_mode: str = "hard"
 
 
 @dataclasses.dataclass
@@ -72,36 +67,15 @@ class SearchResult:
   budget_changes: int           # decisions fit_budget changed after argmax
   supernet_test_accuracy: float  # argmax child inside the supernet
   history: dict
+  probabilities: dict           # final softmax(alpha) of every decision
+  supernet: Any = None          # the trained Supernet (not serialized)
 
   def to_dict(self) -> dict:
     return {"arch": self.arch.name, "expected_cost": self.expected_cost,
             "counted_cost": self.counted_cost,
             "budget_changes": self.budget_changes,
             "supernet_test_accuracy": self.supernet_test_accuracy,
-            "history": self.history}
-
-
-def child_cost(space: SearchSpace, metric: str, num_classes: int,
-               latency_table=None, input_channels: int = 3
-               ) -> Callable[[Mapping[str, int]], float]:
-  """The cost of the child of some choices, in ``metric``'s unit: counted
-  MFLOPs or M params, or the LUT's latency (the expected latency at one-hot
-  weights is exactly the sum of the child's table entries)."""
-  if metric == "latency_ms":
-    from fbnetv2_tf.cost.effective_shape import expected_cost  # pylint: disable=g-import-not-at-top
-    from fbnetv2_tf.specs.space_plan import plan_space  # pylint: disable=g-import-not-at-top
-    plan = plan_space(space, input_channels)
-    sizes = {d.name: d.size for d in space.decisions()}
-    def latency(choices):
-      one_hot = {n: np.eye(k, dtype="float32")[choices[n]]
-                 for n, k in sizes.items()}
-      return float(expected_cost(plan, one_hot, metric, num_classes,
-                                 latency_table))
-    return latency
-  def counted(choices):
-    counts = count_arch(derive.derive_arch(space, choices), num_classes)
-    return counts.mflops if metric == "mflops" else counts.mparams
-  return counted
+            "history": self.history, "probabilities": self.probabilities}
 
 
 def _build(job: SearchJob, data, steps_per_epoch: int):
@@ -111,12 +85,9 @@ def _build(job: SearchJob, data, steps_per_epoch: int):
     net = Supernet(job.space, num_classes=data.num_classes,
                    input_channels=data.image_shape[2], seed=job.seed,
                    mode=job.gumbel_mode)
-    net.compile(
-        weight_optimizer=job.config.weight_optimizer(job.epochs * steps_per_epoch),
-        arch_optimizer=job.config.arch_optimizer(),
-        resource_loss=job.config.loss,
-        warmup_epochs=job.config.warmup_epochs,
-        latency_table=job.latency_table)
+    net.compile(search_config=job.config,
+                total_steps=job.epochs * steps_per_epoch,
+                latency_table=job.latency_table)
     net.build_for_input()
     net.bilevel.build_optimizers()
   return net
@@ -126,8 +97,12 @@ def _optimizers(net):
   return [net.optimizer, net.bilevel.arch_optimizer]
 
 
-def run_search(job: SearchJob, data) -> SearchResult:
-  """Searches ``job.space`` on ``data`` (an ``ImageData``); resumable."""
+def run_search(job: SearchJob, data, step_hook=None) -> SearchResult:
+  """Searches ``job.space`` on ``data`` (an ``ImageData``); resumable.
+
+  ``step_hook``, if given, is called with the compiled ``BilevelStep``
+  before training (ablations, e.g. cutting a gradient path).
+  """
   import keras  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf import callbacks as cb  # pylint: disable=g-import-not-at-top
@@ -145,6 +120,8 @@ def run_search(job: SearchJob, data) -> SearchResult:
     raise UserError(f"--batch_size {job.batch_size} is larger than the "
                     f"weight split ({len(weight_split[1])} images)")
   net = _build(job, data, steps)
+  if step_hook is not None:
+    step_hook(net.bilevel)
   test = data_lib.eval_dataset(data.test_images, data.test_labels,
                                job.batch_size)
   checkpoint.resumable_fit(
@@ -153,29 +130,27 @@ def run_search(job: SearchJob, data) -> SearchResult:
           weight_split, arch_split, job.batch_size, job.seed, job.epochs,
           first_epoch=first_epoch, flip=data.flip)[0],
       job.epochs, steps, "search",
-      callbacks=[cb.TemperatureAnnealing(job.initial_temperature,
-                                         job.temperature_decay),
-                 cb.ArchLogger(job.output_dir)],
+      callbacks=[cb.ArchLogger(job.output_dir)],
       validation_data=test, verbose=job.verbose)
   return _derive(job, net, data, test)
 
 
 def _derive(job: SearchJob, net, data, test) -> SearchResult:
   loss: ResourceLoss = job.config.loss
-  logits = net.logits()
-  cost_of = child_cost(job.space, loss.metric, data.num_classes,
-                       job.latency_table, data.image_shape[2])
-  choices, changes = derive.argmax_choices(logits), 0
-  if loss.form == "budget":
-    choices, changes = derive.fit_budget(job.space, logits, cost_of,
-                                         loss.target, choices,
-                                         lower=loss.band * loss.target)
+  cost_of = derive.child_cost(job.space, loss.metric, data.num_classes,
+                              job.latency_table, data.image_shape[2])
+  choices, changes = derive.derive_within_budget(
+      job.space, net.logits(), cost_of,
+      loss.target if loss.form == "budget" else None, loss.band)
   arch = derive.derive_arch(job.space, choices, f"{job.space.name}_searched")
   expected = float(net.expected_cost(net.probabilities(), loss.metric,
                                      job.latency_table))
   accuracy = float(net.evaluate(test, verbose=0, return_dict=True)["accuracy"])
+  probabilities = {n: [float(x) for x in p]
+                   for n, p in net.probabilities().items()}
   result = SearchResult(arch, expected, cost_of(choices), changes,
-                        accuracy, _read_history(job.output_dir))
+                        accuracy, _read_history(job.output_dir), probabilities,
+                        net)
   arch_spec.save_archs(os.path.join(job.output_dir, "arch.json"), [arch])
   write_atomically(os.path.join(job.output_dir, "search_result.json"),
                    json.dumps({**result.to_dict(), "metric": loss.metric},

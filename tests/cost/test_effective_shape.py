@@ -15,7 +15,7 @@ import tensorflow as tf
 from fbnetv2_tf.cost.counting import count_arch
 from fbnetv2_tf.cost.effective_shape import expected_cost, expected_counts
 from fbnetv2_tf.specs.builtin_spaces import get_space, tiny32
-from fbnetv2_tf.specs.derive import derive_arch, random_choices
+from fbnetv2_tf.search.derive import derive_arch, random_choices
 from fbnetv2_tf.specs.search_space import SearchSpace
 from fbnetv2_tf.specs.space_plan import plan_space
 

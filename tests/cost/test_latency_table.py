@@ -8,7 +8,7 @@ from fbnetv2_tf.cost.latency_table import (HEAD_OP, LatencyKey, LatencyTable,
                                            expected_latency_ms, required_keys)
 from fbnetv2_tf.specs import builtin_spaces
 from fbnetv2_tf.specs.arch_spec import ArchSpec, BlockSpec
-from fbnetv2_tf.specs.derive import derive_arch, random_choices
+from fbnetv2_tf.search.derive import derive_arch, random_choices
 from fbnetv2_tf.specs.errors import SpecError
 from fbnetv2_tf.specs.plan import resolve
 from fbnetv2_tf.specs.space_plan import plan_space

@@ -31,15 +31,27 @@ def test_additive_form_adds_lambda_cost_over_target():
   assert grad == pytest.approx(0.5 / 4.0)
 
 
-def test_budget_form_pulls_the_cost_onto_the_margin_from_both_sides():
+def _budget_value_and_grad(loss, ce, cost, multiplier):
+  cost = tf.Variable(cost, dtype=tf.float32)
+  with tf.GradientTape() as tape:
+    value = loss(tf.constant(ce), cost, multiplier)
+  return float(value), float(tape.gradient(value, cost))
+
+
+def test_budget_form_is_an_augmented_lagrangian_around_the_margin():
   loss = ResourceLoss("budget", target=10.0, weight=2.0, margin=0.9)
-  at, _ = _value_and_grad(loss, 1.0, 9.0)
-  assert at == pytest.approx(1.0)
-  over, grad_over = _value_and_grad(loss, 1.0, 12.0)
-  under, grad_under = _value_and_grad(loss, 1.0, 6.0)
-  assert over == pytest.approx(1.0 + 2.0 * (12.0 / 9.0 - 1.0))
-  assert under == pytest.approx(1.0 + 2.0 * (1.0 - 6.0 / 9.0))
-  assert grad_over > 0 > grad_under
+  at, grad_at = _budget_value_and_grad(loss, 1.0, 9.0, 0.5)
+  assert at == pytest.approx(1.0) and grad_at == pytest.approx(0.5 / 9.0)
+  h = 12.0 / 9.0 - 1.0
+  over, grad_over = _budget_value_and_grad(loss, 1.0, 12.0, 0.5)
+  assert over == pytest.approx(1.0 + 0.5 * h + 0.5 * 2.0 * h * h, rel=1e-6)
+  assert grad_over == pytest.approx((0.5 + 2.0 * h) / 9.0, rel=1e-5)
+  # The quadratic term pulls towards the margin from both sides; a negative
+  # multiplier (cost under budget for a while) rewards more cost.
+  _, grad_under = _budget_value_and_grad(loss, 1.0, 6.0, 0.0)
+  _, grad_paid = _budget_value_and_grad(loss, 1.0, 9.0, -0.3)
+  assert grad_over > 0 > grad_under and grad_paid < 0
+  assert float(loss.constraint(12.0)) == pytest.approx(h)
 
 
 def test_none_form_is_plain_cross_entropy():

@@ -1,4 +1,4 @@
-"""Search layers: Gumbel decisions, channel masks, resolution sampler, mixing."""
+"""Search layers: Gumbel decisions, channel masks, mixing, masked blocks."""
 
 import keras
 import numpy as np
@@ -10,8 +10,6 @@ from fbnetv2_tf.layers.channel_mask import ChannelMask, prefix_masks
 from fbnetv2_tf.layers.gumbel import ArchDecision
 from fbnetv2_tf.layers.masked_inverted_residual import MaskedInvertedResidual
 from fbnetv2_tf.layers.mixed_block import MixedBlock
-from fbnetv2_tf.layers.resolution_sampler import (ResolutionSampler,
-                                                  lattice_positions)
 from tests.testing.models import random_images
 
 
@@ -81,33 +79,62 @@ def test_mask_gradient_reaches_every_option():
   assert np.all(np.abs(tape.gradient(loss, g).numpy()) > 0)
 
 
-def test_sampler_positions_and_write_back():
-  np.testing.assert_array_equal(lattice_positions(4, 2.0), [0, 2, 4, 6])
-  np.testing.assert_array_equal(lattice_positions(6, 32 / 24), [0, 1, 2, 4, 5, 6])
-  sampler = ResolutionSampler([1.0, 2.0], [8, 4], [4, 2], 8, 4)
-  x = np.arange(64, dtype="float32").reshape(1, 8, 8, 1)
-  half = lambda t: t[:, ::2, ::2, :]  # a stride-2 "op"
-  low = np.asarray(sampler(x, weights=np.array([0.0, 1.0], "float32"),
-                           fn=half))[0, :, :, 0]
-  # Option 2 sees rows/cols 0,2,4,6; the op keeps 0 and 4; they land on
-  # output rows/cols 0 and 2 of the 4x4 lattice, zeros elsewhere.
-  np.testing.assert_array_equal(low, [[0, 0, 4, 0], [0, 0, 0, 0],
-                                      [32, 0, 36, 0], [0, 0, 0, 0]])
-  full = np.asarray(sampler(x, weights=np.array([1.0, 0.0], "float32"),
-                            fn=half))[0, :, :, 0]
-  np.testing.assert_array_equal(full, x[0, ::2, ::2, 0])
+def test_per_example_samples_are_independent_distributions():
+  d = _decision([0.0, 0.0, 0.0], seed=5)
+  g = np.asarray(d(batch_size=64))
+  assert g.shape == (64, 3)
+  np.testing.assert_allclose(g.sum(axis=1), 1.0, rtol=1e-5)
+  # Independent noise per example: every option wins somewhere.
+  assert set(g.argmax(axis=1)) == {0, 1, 2}
 
 
-def test_sampler_runs_the_op_on_the_small_map():
-  """The op's receptive field is that of the low-resolution network."""
-  conv = keras.layers.Conv2D(1, 3, padding="same", use_bias=False)
-  sampler = ResolutionSampler([1.0, 2.0], [8, 4], [8, 4], 8, 8)
-  x = random_images((1, 8, 8, 1))
-  y = np.asarray(sampler(x, weights=np.array([0.0, 1.0], "float32"), fn=conv))
-  small = np.asarray(conv(x[:, ::2, ::2, :]))
-  np.testing.assert_allclose(y[:, ::2, ::2, :], small, atol=1e-6)
-  assert np.all(y[:, 1::2, :, :] == 0) and np.all(y[:, :, 1::2, :] == 0)
-  assert sampler.compute_fraction() == pytest.approx(1 + 1 / 4)
+def test_hard_per_example_samples_are_one_hot_rows():
+  g = np.asarray(_decision([0.0, 1.0], mode="hard", seed=2)(batch_size=16))
+  assert set(np.unique(g)) <= {0.0, 1.0}
+  np.testing.assert_array_equal(g.sum(axis=1), 1.0)
+
+
+def test_argmax_mode_broadcasts_to_the_batch():
+  g = np.asarray(_decision([0.0, 3.0, 1.0], mode="argmax")(batch_size=4))
+  np.testing.assert_array_equal(g, np.tile([0.0, 1.0, 0.0], (4, 1)))
+
+
+def test_per_example_masks_mask_each_example_by_its_own_weights():
+  mask = ChannelMask([2, 4], 4)
+  x = np.ones((2, 3, 3, 4), "float32")
+  y = np.asarray(mask(x, weights=np.array([[1.0, 0.0], [0.0, 1.0]], "float32")))
+  np.testing.assert_array_equal(y[0, 0, 0], [1, 1, 0, 0])
+  np.testing.assert_array_equal(y[1, 0, 0], [1, 1, 1, 1])
+
+
+def test_mixed_block_mixes_per_example():
+  a = layers.ConvBNAct(4, 3, activation=None, name="pa")
+  b = layers.ConvBNAct(4, 1, activation="relu", name="pb")
+  mixed = MixedBlock([a, b])
+  x = random_images((2, 5, 5, 3))
+  y = np.asarray(mixed(x, weights=np.array([[1.0, 0.0], [0.3, 0.7]], "float32")))
+  np.testing.assert_allclose(y[0], np.asarray(a(x))[0], rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(
+      y[1], 0.3 * np.asarray(a(x))[1] + 0.7 * np.asarray(b(x))[1],
+      rtol=1e-5, atol=1e-6)
+
+
+def test_expand_weight_switches_between_the_expand_conv_and_the_input():
+  """mid == in children have no expand conv: weight 0 must be exactly that."""
+  block = MaskedInvertedResidual(8, 8, 16, residual=False, expand=True)
+  plain = layers.InvertedResidual(8, 8, 8, residual=False)
+  x = random_images((1, 4, 4, 8))
+  block(x)
+  plain(x)
+  # Share the depthwise/project weights on the first 8 mid channels.
+  plain.dw.set_weights([w[:, :, :8] for w in block.dw.get_weights()])
+  for mine, theirs in ((plain.dw_bn, block.dw_bn),):
+    mine.set_weights([w[:8] for w in theirs.get_weights()])
+  plain.project.conv.set_weights([block.project.conv.get_weights()[0][:, :, :8]])
+  plain.project.bn.set_weights(block.project.bn.get_weights())
+  y = np.asarray(block(x, expand_weight=np.zeros((1, 1, 1, 1), "float32"),
+                       mid_mask=prefix_masks([8], 16)[0]))
+  np.testing.assert_allclose(y, np.asarray(plain(x)), atol=1e-5)
 
 
 def test_mixed_block_is_the_weighted_sum_of_its_candidates():
@@ -132,7 +159,6 @@ def test_masked_inverted_residual_zeroes_masked_channels_after_bn():
 @pytest.mark.parametrize("make", [
     lambda: ArchDecision(3, mode="hard", seed=1),
     lambda: ChannelMask([2, 4], 4),
-    lambda: ResolutionSampler([1.0, 2.0], [8, 4], [4, 2], 8, 4),
     lambda: MixedBlock([layers.ConvBNAct(4, 3), layers.ConvBNAct(4, 1)]),
     lambda: MaskedInvertedResidual(8, 8, 16, residual=True, kernel_size=5),
 ])

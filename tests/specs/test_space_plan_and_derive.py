@@ -13,7 +13,7 @@ from fbnetv2_tf.cost.counting import count_arch
 from fbnetv2_tf.specs.arch_spec import (ArchSpec, BlockSpec, archs_from_json,
                                         archs_to_json)
 from fbnetv2_tf.specs.builtin_spaces import fbnet_v1, get_space, names, tiny32
-from fbnetv2_tf.specs.derive import (argmax_choices, derive_arch,
+from fbnetv2_tf.search.derive import (argmax_choices, derive_arch,
                                      random_choices, sample_choices)
 from fbnetv2_tf.specs.errors import SpecError
 from fbnetv2_tf.specs.plan import make_divisible, resolve
@@ -394,4 +394,4 @@ def test_sample_choices_is_shift_invariant_and_stable():
 def test_space_modules_do_not_import_tensorflow():
   assert heavy_modules_imported_by(
       "fbnetv2_tf.specs.search_space", "fbnetv2_tf.specs.builtin_spaces",
-      "fbnetv2_tf.specs.space_plan", "fbnetv2_tf.specs.derive") == []
+      "fbnetv2_tf.specs.space_plan", "fbnetv2_tf.search.derive") == []

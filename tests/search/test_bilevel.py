@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fbnetv2_tf.callbacks import TemperatureAnnealing
 from fbnetv2_tf.cost.losses import ResourceLoss
 from fbnetv2_tf.models.supernet import Supernet
+from fbnetv2_tf.search.config import SearchConfig
+from fbnetv2_tf.search.schedules import TemperatureSchedule
 from fbnetv2_tf.specs.search_space import SearchSpace
 from tests.testing.models import MICRO_SPACE
 
@@ -21,13 +22,15 @@ def _data(n=64, seed=0):
   return ds.batch(16, drop_remainder=True).repeat()
 
 
-def _net(weight_lr=0.05, arch_lr=0.05, loss=None, warmup=0):
+def _net(weight_lr=0.05, arch_lr=0.05, loss=None, warmup=0,
+         temperature=TemperatureSchedule()):
   keras.utils.set_random_seed(0)
   net = Supernet(SearchSpace.from_dict(MICRO_SPACE), num_classes=4,
                  input_channels=1, seed=0)
-  net.compile(weight_optimizer=keras.optimizers.SGD(weight_lr, momentum=0.9),
-              arch_optimizer=keras.optimizers.Adam(arch_lr),
-              resource_loss=loss, warmup_epochs=warmup)
+  net.compile(SearchConfig(weight_lr=weight_lr, weight_lr_floor=1.0,
+                           arch_lr=arch_lr, arch_weight_decay=0.0,
+                           warmup_epochs=warmup, temperature=temperature,
+                           loss=loss or ResourceLoss("none")))
   return net
 
 
@@ -69,9 +72,9 @@ def test_the_architecture_step_leaves_the_weights_alone():
 
 
 def test_logged_metrics_describe_the_distribution():
-  net = _net(warmup=5)
-  history = net.fit(_data(), epochs=2, steps_per_epoch=2, verbose=0, shuffle=False,
-                    callbacks=[TemperatureAnnealing(4.0, 0.5)]).history
+  net = _net(warmup=5, temperature=TemperatureSchedule.fbnet(4.0, 0.5))
+  history = net.fit(_data(), epochs=2, steps_per_epoch=2, verbose=0,
+                    shuffle=False).history
   np.testing.assert_allclose(history["temperature"], [4.0, 4.0 * np.exp(-0.5)],
                              rtol=1e-6)
   # Logits stay uniform in warm-up: entropy is the mean of log(options).
@@ -82,6 +85,14 @@ def test_logged_metrics_describe_the_distribution():
   assert history["cost"][-1] == pytest.approx(
       float(net.expected_cost(uniform)), rel=1e-5)
   assert history["arch_loss"] == [0.0, 0.0]  # no architecture step yet
+
+
+def test_the_schedule_anneals_from_initial_to_final_without_a_callback():
+  net = _net(warmup=1, temperature=TemperatureSchedule(4.0, 0.25))
+  history = net.fit(_data(), epochs=4, steps_per_epoch=1, verbose=0,
+                    shuffle=False).history
+  np.testing.assert_allclose(history["temperature"], [4.0, 4.0, 1.0, 0.25],
+                             rtol=1e-6)
 
 
 def test_a_budget_below_the_current_cost_lowers_the_expected_cost():

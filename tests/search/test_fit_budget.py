@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from fbnetv2_tf.cost.counting import count_arch
-from fbnetv2_tf.specs import builtin_spaces, derive
+from fbnetv2_tf.search import derive
+from fbnetv2_tf.specs import builtin_spaces
 
 
 def _mflops(space):

@@ -1,60 +1,26 @@
-"""The supernet's bilevel search step (METHOD section 6).
+"""The supernet's bilevel search step (METHOD section 6) and its callbacks.
 
 Each training step takes one batch of the weight split and one of the
 architecture split (``((x_w, x_a), (y_w, y_a))``, as
 ``fbnetv2_tf.data.search_dataset`` yields them) and makes two updates:
 
-1. weights: cross-entropy under freshly sampled Gumbel-softmax weights, the
+1. weights: cross-entropy under freshly sampled decision weights, the
    model's optimizer (SGD with momentum, cosine learning rate, weight decay);
 2. architecture logits: the resource-aware loss (``cost.losses``) under
    another sample, their own optimizer (Adam), skipped in warm-up epochs.
 
-Losses are divided by the number of replicas so that the optimizers' sum
-over replicas is the mean over the global batch (``tf.distribute``).
+Both samples are drawn per example (``ArchDecision``): a batch of 64 trains
+and scores 64 children (or blends) instead of one. Losses are divided by the
+number of replicas so that the optimizers' sum over replicas is the mean over
+the global batch (``tf.distribute``).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
-
 import keras
 from keras import ops
 
-from fbnetv2_tf.cost.losses import ResourceLoss
-
-
-@dataclasses.dataclass(frozen=True)
-class SearchConfig:
-  """Optimizers and schedule of a search (METHOD section 6 defaults).
-
-  Attributes:
-    weight_lr: initial SGD learning rate of the weights (cosine to 0).
-    momentum: SGD momentum.
-    weight_decay: decoupled weight decay of the weights.
-    arch_lr: Adam learning rate of the logits.
-    arch_weight_decay: decoupled weight decay of the logits.
-    warmup_epochs: epochs that train the weights only.
-    loss: how CE and the expected cost combine in the architecture step.
-  """
-
-  weight_lr: float = 0.1
-  momentum: float = 0.9
-  weight_decay: float = 1e-4
-  arch_lr: float = 0.01
-  arch_weight_decay: float = 5e-4
-  warmup_epochs: int = 0
-  loss: ResourceLoss = ResourceLoss(form="none")
-
-  def weight_optimizer(self, total_steps: int) -> keras.optimizers.Optimizer:
-    schedule = keras.optimizers.schedules.CosineDecay(
-        self.weight_lr, decay_steps=max(1, total_steps))
-    return keras.optimizers.SGD(schedule, momentum=self.momentum,
-                                weight_decay=self.weight_decay)
-
-  def arch_optimizer(self) -> keras.optimizers.Optimizer:
-    return keras.optimizers.Adam(self.arch_lr,
-                                 weight_decay=self.arch_weight_decay)
+from fbnetv2_tf.search.config import SearchConfig
 
 
 def _replica_scale() -> float:
@@ -73,25 +39,35 @@ def decision_entropy(logits):
   return -ops.sum(ops.exp(log_p) * log_p)
 
 
+def _gradient_tape():
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return tf.GradientTape()
+
+
 class BilevelStep:
   """Metrics and the train/test steps of a compiled Supernet."""
 
-  def __init__(self, net, arch_optimizer, loss: ResourceLoss,
-               warmup_epochs: int, latency_table=None):
+  def __init__(self, net, arch_optimizer, config: SearchConfig,
+               latency_table=None):
     self.net = net
     self.arch_optimizer = arch_optimizer
-    self.loss = loss
-    self.warmup_epochs = warmup_epochs
+    self.config = config
+    self.loss = config.loss
     self.latency_table = latency_table
     # A Python switch, not a tensor: the warm-up phase compiles a step
     # without the architecture update at all (``ArchPhase`` re-makes the
     # train function when the phase changes).
-    self.arch_updates = warmup_epochs == 0
+    self.arch_updates = config.warmup_epochs == 0
     self.trackers = {name: keras.metrics.Mean(name=name) for name in (
-        "loss", "arch_loss", "arch_ce", "cost", "temperature", "entropy")}
+        "loss", "arch_loss", "arch_ce", "cost", "temperature", "entropy",
+        "multiplier")}
     self.accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
     self.arch_accuracy = keras.metrics.SparseCategoricalAccuracy(
         name="arch_accuracy")
+
+  @property
+  def warmup_epochs(self) -> int:
+    return self.config.warmup_epochs
 
   @property
   def metrics(self) -> list:
@@ -122,29 +98,46 @@ class BilevelStep:
     self.trackers["loss"].update_state(ce)
     self.accuracy.update_state(labels, logits)
 
+  def arch_logits(self, images, weights):
+    """The supernet's logits in the architecture step (a seam for
+    ablations that cut the CE path to the decisions)."""
+    return self.net.forward(images, weights, training=True)
+
   def _arch_update(self, images, labels):
     net = self.net
+    multiplier = net.cost_multiplier
     with _gradient_tape() as tape:
-      weights = net.sample_weights()
-      logits = net.forward(images, weights, training=True)
+      weights = net.sample_weights(ops.shape(images)[0])
+      logits = self.arch_logits(images, weights)
       ce = _cross_entropy(labels, logits)
       if self.loss.on_probabilities:
-        weights = self._probabilities()
-      loss = self.loss(ce, self.expected_cost(weights))
+        cost_weights = self._probabilities()
+      else:
+        cost_weights = {n: ops.mean(w, axis=0) for n, w in weights.items()}
+      cost = self.expected_cost(cost_weights)
+      loss = self.loss(ce, cost, multiplier)
       scaled = loss * _replica_scale()
     grads = tape.gradient(scaled, net.arch_variables)
+    # A decision the loss does not reach (e.g. CE cut in an ablation, no
+    # cost term) gets a zero gradient rather than failing the step.
+    grads = [ops.zeros_like(v) if g is None else g
+             for g, v in zip(grads, net.arch_variables)]
     self.arch_optimizer.apply(grads, net.arch_variables)
+    if self.loss.form == "budget":
+      multiplier.assign_add(self.loss.dual_lr * self.loss.constraint(cost))
     self.trackers["arch_loss"].update_state(loss)
     self.trackers["arch_ce"].update_state(ce)
     self.arch_accuracy.update_state(labels, logits)
 
   def _log_distribution(self):
-    """Cost, temperature and mean entropy of the noise-free distribution."""
+    """Cost, temperature, multiplier and mean entropy of the noise-free
+    distribution."""
     net = self.net
     self.trackers["cost"].update_state(
         self.expected_cost(self._probabilities()))
     first = next(iter(net.decisions.values()))
     self.trackers["temperature"].update_state(first.temperature)
+    self.trackers["multiplier"].update_state(net.cost_multiplier)
     entropies = [decision_entropy(d.logits) for d in net.decisions.values()]
     self.trackers["entropy"].update_state(
         ops.sum(ops.stack(entropies)) / len(entropies))
@@ -161,9 +154,9 @@ class BilevelStep:
     """Loss and accuracy of the current argmax child inside the supernet.
 
     BatchNorm normalises with the batch's statistics, then its moving
-    averages are put back: those were gathered under mixed option weights
-    and do not fit a one-hot child (its activations differ in scale), the
-    usual problem of evaluating weight-sharing children.
+    averages are put back: those were gathered over many sampled children
+    and need not fit this one (the usual problem of evaluating
+    weight-sharing children; ``search.inherit`` recalibrates them).
     """
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     images, labels = data[0], data[1]
@@ -182,11 +175,6 @@ class BilevelStep:
             "accuracy": self.accuracy.result()}
 
 
-def _gradient_tape():
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  return tf.GradientTape()
-
-
 class ArchPhase(keras.callbacks.Callback):
   """Switches the architecture update on after the warm-up epochs.
 
@@ -202,6 +190,14 @@ class ArchPhase(keras.callbacks.Callback):
       self.model.make_train_function(force=True)
 
 
-def annealed_temperature(epoch: int, initial: float, decay: float) -> float:
-  """``initial * exp(-decay * epoch)`` (FBNet: 5.0, 0.045 per epoch)."""
-  return initial * math.exp(-decay * epoch)
+class TemperatureAnnealing(keras.callbacks.Callback):
+  """Sets every decision's temperature from the compiled config's schedule
+  at the start of each epoch (a function of the epoch, the warm-up and
+  ``fit``'s ``epochs``, so a resumed run continues it). The supernet adds it
+  to every ``fit``."""
+
+  def on_epoch_begin(self, epoch, logs=None):
+    step = self.model.bilevel
+    epochs = int(self.params.get("epochs") or epoch + 1)
+    self.model.set_temperature(step.config.temperature(
+        epoch, step.warmup_epochs, epochs))

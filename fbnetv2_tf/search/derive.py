@@ -1,7 +1,9 @@
-"""From decisions to architectures: argmax (FBNetV2) and sampling (FBNet).
+"""From decisions to architectures: argmax (FBNetV2), sampling (FBNet) and
+budget fitting; the cost of a derived child.
 
 Pure data: choices are ``{decision name: option index}`` and the result is an
-ArchSpec, so a derived network can be counted and saved without TensorFlow.
+ArchSpec, so a derived network can be counted and saved without TensorFlow
+(only the latency cost of a child loads it, through the cost model).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from fbnetv2_tf.cost.counting import count_arch
 from fbnetv2_tf.specs.arch_spec import ArchSpec, BlockSpec
 from fbnetv2_tf.specs.search_space import RESOLUTION, SearchSpace
 
@@ -212,3 +215,40 @@ def _coarse_step_up(log_p, choices, cost, cost_of, target):
       best = (price, trial, trial_cost, 1 + steps)
   return None if best is None else best[1:]
 
+
+
+def child_cost(space: SearchSpace, metric: str, num_classes: int,
+               latency_table=None, input_channels: int = 3
+               ) -> Callable[[Mapping[str, int]], float]:
+  """The cost of the child of some choices, in ``metric``'s unit: counted
+  MFLOPs or M params, or the LUT's latency (the expected latency at one-hot
+  weights is exactly the sum of the child's table entries)."""
+  if metric == "latency_ms":
+    from fbnetv2_tf.cost.effective_shape import expected_cost  # pylint: disable=g-import-not-at-top
+    from fbnetv2_tf.specs.space_plan import plan_space  # pylint: disable=g-import-not-at-top
+    plan = plan_space(space, input_channels)
+    sizes = {d.name: d.size for d in space.decisions()}
+    def latency(choices):
+      one_hot = {n: np.eye(k, dtype="float32")[choices[n]]
+                 for n, k in sizes.items()}
+      return float(expected_cost(plan, one_hot, metric, num_classes,
+                                 latency_table))
+    return latency
+  def counted(choices):
+    counts = count_arch(derive_arch(space, choices), num_classes)
+    return counts.mflops if metric == "mflops" else counts.mparams
+  return counted
+
+
+def derive_within_budget(space: SearchSpace,
+                         logits: Mapping[str, np.ndarray],
+                         cost_of: Callable[[Mapping[str, int]], float],
+                         target: float | None, band: float = 0.9
+                         ) -> tuple[dict[str, int], int]:
+  """The argmax choices, moved into ``[band * target, target]`` by
+  :func:`fit_budget` when a target is given: ``(choices, changes)``."""
+  choices = argmax_choices(logits)
+  if target is None:
+    return choices, 0
+  return fit_budget(space, logits, cost_of, target, choices,
+                    lower=band * target)

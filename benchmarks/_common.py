@@ -1,0 +1,83 @@
+"""What the search benchmarks share: random architectures in a budget band,
+Fashion-MNIST at any input size, training a child, and a results file that
+makes a long benchmark resumable (each finished item is kept; a run started
+again skips it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def random_archs(space, low, high, count, seed, num_classes=10):
+  """``count`` distinct uniformly random archs whose counted MFLOPs lie in
+  ``[low, high]``, as ``(choices, arch)`` pairs."""
+  from fbnetv2_tf.cost.counting import count_arch  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.search import derive  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(seed)
+  found, seen = [], set()
+  for _ in range(200000):
+    if len(found) == count:
+      return found
+    choices = derive.random_choices(space, rng)
+    key = tuple(sorted(choices.items()))
+    if key in seen:
+      continue
+    arch = derive.derive_arch(space, choices, f"random{len(found)}")
+    if low <= count_arch(arch, num_classes).mflops <= high:
+      seen.add(key)
+      found.append((choices, arch))
+  raise RuntimeError(f"found only {len(found)} random archs in the band")
+
+
+class FashionMnist:
+  """Fashion-MNIST subsets by input size, loaded once each."""
+
+  def __init__(self, data_dir, train_images, seed):
+    self.data_dir, self.train_images, self.seed = data_dir, train_images, seed
+    self._by_size = {}
+
+  def at(self, size):
+    from fbnetv2_tf import data  # pylint: disable=g-import-not-at-top
+    if size not in self._by_size:
+      self._by_size[size] = data.load_dataset(
+          "fashion_mnist", self.data_dir, image_size=size).subset(
+              max_train=self.train_images, seed=self.seed)
+    return self._by_size[size]
+
+
+def train_from_scratch(arch, images, output_dir, epochs, batch_size, seed):
+  """Test accuracy of ``arch`` trained from scratch (the child recipe)."""
+  import keras  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.training.child import TrainJob, train_child  # pylint: disable=g-import-not-at-top
+  keras.backend.clear_session()
+  return train_child(arch, images, TrainJob(
+      output_dir, epochs=epochs, batch_size=batch_size, seed=seed,
+      verbose=0)).test_accuracy
+
+
+class Results:
+  """A JSON dict of finished items, rewritten atomically after each."""
+
+  def __init__(self, path):
+    self.path = path
+    self.items = {}
+    if os.path.exists(path):
+      with open(path, encoding="utf-8") as f:
+        self.items = json.load(f)
+
+  def get_or_run(self, key, fn):
+    if key not in self.items:
+      self.items[key] = fn()
+      tmp = f"{self.path}.tmp"
+      with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(self.items, f, indent=1)
+      os.replace(tmp, self.path)
+      print(f"  {key}: {self.items[key]}", file=sys.stderr)
+    return self.items[key]
