@@ -87,10 +87,9 @@ def _build(kind, n):
   from fbnetv2_tf.search.derive import derive_arch  # pylint: disable=g-import-not-at-top
   if kind == "masked":
     return Supernet(_space(n), 10, input_channels=IN_CHANNELS, seed=0)
-  if kind in ("resolution", "recompute"):
+  if kind == "resolution":
     return Supernet(_space(2, RESOLUTION_FACTORS[n - 1]), 10,
-                    input_channels=IN_CHANNELS, seed=0,
-                    recompute_resolutions=kind == "recompute")
+                    input_channels=IN_CHANNELS, seed=0)
   if kind == "naive":
     return _naive_model(n, 10)
   space = _space(2)
@@ -170,8 +169,7 @@ def main():
   child = _spawn("child", 0, args.steps, args.batch)
   rows = [("child", "-", child)]
   channel_kinds = ("masked", "naive") if args.part != "resolution" else ()
-  resolution_kinds = (("resolution", "recompute") if args.part != "channels"
-                      else ())
+  resolution_kinds = ("resolution",) if args.part != "channels" else ()
   for kind in channel_kinds:
     for n in CHANNEL_OPTIONS:
       rows.append((kind, n, _spawn(kind, n, args.steps, args.batch)))
@@ -194,7 +192,7 @@ def _report(rows, child, args):
   for kind, n, r in rows:
     ref = base.get(kind, child)
     extra = ""
-    if kind in ("resolution", "recompute"):
+    if kind == "resolution":
       factors = n
       expected = sum(1 / f**2 for f in factors)
       extra = f" (sum 1/r^2 = {expected:.3f})"

@@ -8,7 +8,7 @@ picks 24 channels in (nearly) every seed; with the CE path to the logits cut
 (``--cut_ce``, the control) it cannot. The wide option is not option 0, so
 uniform logits (argmax ties go to option 0) never pass by accident.
 
-  python benchmarks/planted_signal.py --seeds=10 [--gumbel_mode=soft] [--cut_ce]
+  python benchmarks/planted_signal.py --seeds=10 [--gumbel_mode=hard] [--cut_ce]
 
 The unit suite runs the same experiment (tests/search/test_planted_signal.py).
 """
@@ -36,7 +36,7 @@ def cut_ce(step) -> None:
       images, {n: ops.stop_gradient(w) for n, w in weights.items()})
 
 
-def run_planted(seed: int, gumbel_mode: str = "hard", cut: bool = False,
+def run_planted(seed: int, gumbel_mode: str = "soft", cut: bool = False,
                 epochs: int = 4, config_overrides: dict | None = None,
                 data=None) -> dict:
   """One search; returns the planted decision's probabilities and pick."""
@@ -65,7 +65,7 @@ def run_planted(seed: int, gumbel_mode: str = "hard", cut: bool = False,
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--seeds", type=int, default=10)
-  parser.add_argument("--gumbel_mode", default="hard")
+  parser.add_argument("--gumbel_mode", default="soft")
   parser.add_argument("--epochs", type=int, default=4)
   parser.add_argument("--cut_ce", action="store_true")
   args = parser.parse_args()

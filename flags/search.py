@@ -30,9 +30,11 @@ def define_search_flags() -> None:
                     "Cost of the fbnet loss (default: the target's metric, "
                     "else mflops).")
   flags.DEFINE_float("cost_weight", 1.0,
-                     "lambda of the additive loss; the quadratic penalty of "
-                     "the budget loss.", lower_bound=0)
-  flags.DEFINE_float("dual_lr", 0.1,
+                     "lambda of the additive loss.", lower_bound=0)
+  flags.DEFINE_float("budget_penalty", 20.0,
+                     "Budget loss: weight of its quadratic term.",
+                     lower_bound=0)
+  flags.DEFINE_float("dual_lr", 0.02,
                      "Budget loss: step of its Lagrange multiplier per "
                      "architecture step.", lower_bound=0)
   flags.DEFINE_float("cost_scale", 1.0,
@@ -44,12 +46,13 @@ def define_search_flags() -> None:
   flags.DEFINE_float("weight_lr_floor", 0.1,
                      "Where the weights' cosine learning rate ends, as a "
                      "fraction of --weight_lr.", lower_bound=0, upper_bound=1)
-  flags.DEFINE_float("arch_lr", 0.01, "Adam learning rate of the logits.",
+  flags.DEFINE_float("arch_lr", 0.1, "Adam learning rate of the logits.",
                      lower_bound=0)
-  flags.DEFINE_enum("gumbel_mode", "hard", ["soft", "hard"],
-                    "hard: straight-through, each example trains one sampled "
-                    "child; soft: each example trains a blend of options "
-                    "(FBNetV2's Gumbel-softmax weights).")
+  flags.DEFINE_enum("gumbel_mode", "soft", ["soft", "hard"],
+                    "soft: each example trains a blend of options that "
+                    "sharpens as the temperature falls (FBNetV2); hard: "
+                    "straight-through, each example trains one sampled "
+                    "child (slower to train in short searches).")
   flags.DEFINE_float("temperature", 5.0,
                      "Gumbel temperature of the warm-up and the first "
                      "architecture epoch.", lower_bound=0)

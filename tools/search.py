@@ -44,7 +44,8 @@ def resource_loss():
   if metric == "latency_ms" and not FLAGS.lut:
     raise cli.UserError("a latency cost needs --lut (a latency table JSON)")
   return ResourceLoss(form=FLAGS.loss, metric=metric, target=target,
-                      weight=FLAGS.cost_weight, dual_lr=FLAGS.dual_lr,
+                      weight=FLAGS.cost_weight, penalty=FLAGS.budget_penalty,
+                      dual_lr=FLAGS.dual_lr,
                       scale=FLAGS.cost_scale)
 
 

@@ -125,7 +125,7 @@ class Supernet(keras.Model):
     seed: seed of the Gumbel noise.
   """
 
-  def __init__(self, space, num_classes=10, input_channels=3, mode="hard",
+  def __init__(self, space, num_classes=10, input_channels=3, mode="soft",
                seed=None, **kwargs):
     super().__init__(**kwargs)
     if isinstance(space, SearchSpace):

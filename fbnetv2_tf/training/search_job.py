@@ -41,8 +41,9 @@ class SearchJob:
     latency_table: a LatencyTable, for the ``latency_ms`` metric.
     strategy: a ``tf.distribute`` strategy (None: the default one).
     verbose: ``fit`` verbosity.
-    gumbel_mode: ``hard`` (straight-through: each example runs one sampled
-      child) or ``soft`` (each example runs a blend of options).
+    gumbel_mode: ``soft`` (each example runs a blend of options, sharpening
+      as the temperature falls) or ``hard`` (straight-through: each example
+      runs one sampled child; trains far slower at first, see README).
   """
 
   space: SearchSpace
@@ -54,7 +55,7 @@ class SearchJob:
   latency_table: Any = None
   strategy: Any = None
   verbose: int = 1
-  gumbel_mode: str = "hard"
+  gumbel_mode: str = "soft"
 
 
 @dataclasses.dataclass

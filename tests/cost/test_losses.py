@@ -39,7 +39,7 @@ def _budget_value_and_grad(loss, ce, cost, multiplier):
 
 
 def test_budget_form_is_an_augmented_lagrangian_around_the_margin():
-  loss = ResourceLoss("budget", target=10.0, weight=2.0, margin=0.9)
+  loss = ResourceLoss("budget", target=10.0, penalty=2.0, margin=0.9)
   at, grad_at = _budget_value_and_grad(loss, 1.0, 9.0, 0.5)
   assert at == pytest.approx(1.0) and grad_at == pytest.approx(0.5 / 9.0)
   h = 12.0 / 9.0 - 1.0

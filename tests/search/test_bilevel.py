@@ -96,7 +96,7 @@ def test_the_schedule_anneals_from_initial_to_final_without_a_callback():
 
 
 def test_a_budget_below_the_current_cost_lowers_the_expected_cost():
-  net = _net(loss=ResourceLoss("budget", target=0.01, weight=5.0)).build_for_input()
+  net = _net(loss=ResourceLoss("budget", target=0.01, penalty=5.0)).build_for_input()
   uniform = _uniform(net)
   before = float(net.expected_cost(uniform))
   assert before > 0.02
