@@ -43,6 +43,7 @@ def main():
                           loss=ResourceLoss("budget", "mflops", target)))
       r = run_search(job, images)
     rows.append({"target": target, "expected": r.expected_cost,
+                 "probabilities": r.probabilities,
                  "counted": r.counted_cost, "ratio": r.counted_cost / target,
                  "repairs": r.budget_changes, "arch": r.arch.to_dict()})
     print(f"  target {target}: counted {r.counted_cost:.4f}", file=sys.stderr)

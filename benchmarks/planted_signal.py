@@ -1,8 +1,9 @@
 """Planted signal: do the architecture logits learn from cross-entropy?
 
 A search of a micro space on the built-in digits (16 px) in which one
-decision has a clearly better option: the block's output width is 2 or 24
-channels, and 2 channels cannot separate ten digits (capacity wins). With
+decision has a clearly better option: the block's output width is 2, 4 or
+24 channels, and 2 or 4 channels cannot separate ten digits well (capacity
+wins). With
 ``--loss=none`` only cross-entropy moves the logits, so a search that learns
 picks 24 channels in (nearly) every seed; with the CE path to the logits cut
 (``--cut_ce``, the control) it cannot. The wide option is not option 0, so
@@ -20,11 +21,11 @@ import tempfile
 import time
 
 PLANTED_DECISION = "s1_b0/out"
-PLANTED_OPTION = 1  # 24 channels
+PLANTED_OPTION = 2  # 24 channels
 PLANTED_SPACE = {
     "name": "planted", "input_sizes": [16], "width_divisor": 2,
     "stages": [[{"ops": ["conv_k3"], "out": [8], "stride": 2}],
-               [{"ops": ["ir_k3", "ir_k5"], "out": [2, 24], "stride": 2,
+               [{"ops": ["ir_k3", "ir_k5"], "out": [2, 4, 24], "stride": 2,
                  "expansions": [1, 3]}]]}
 
 

@@ -8,7 +8,7 @@ MFLOPs lie in one band are scored twice: as children of the trained supernet
 trained from scratch. Reports Kendall's tau between the two accuracies and
 writes a scatter plot.
 
-  python benchmarks/supernet_ranking.py [--archs=16] [--train_images=10000]
+  python benchmarks/supernet_ranking.py [--archs=16] [--train_images=8000]
       [--supernet=search|uniform] [--results=supernet_ranking.json]
       [--plot=supernet_ranking.png]
 
@@ -69,10 +69,10 @@ def main():
   parser.add_argument("--archs", type=int, default=16)
   parser.add_argument("--band", default="0.2,0.3", help="MFLOPs low,high")
   parser.add_argument("--target_mflops", type=float, default=0.25)
-  parser.add_argument("--train_images", type=int, default=10000)
-  parser.add_argument("--search_epochs", type=int, default=8)
+  parser.add_argument("--train_images", type=int, default=8000)
+  parser.add_argument("--search_epochs", type=int, default=6)
   parser.add_argument("--warmup_epochs", type=int, default=2)
-  parser.add_argument("--train_epochs", type=int, default=5)
+  parser.add_argument("--train_epochs", type=int, default=4)
   parser.add_argument("--batch_size", type=int, default=128)
   parser.add_argument("--recalibration_images", type=int, default=2000)
   parser.add_argument("--supernet", default="search",

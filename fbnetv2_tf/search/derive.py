@@ -119,9 +119,10 @@ def fit_budget(space: SearchSpace, logits: Mapping[str, np.ndarray],
                lower: float | None = None) -> tuple[dict[str, int], int]:
   """Moves ``choices`` (default: the argmax) into the budget band.
 
-  While the derived child costs more than ``target``, takes the change of
-  one decision that gives up the least log-probability per unit of cost
-  saved; then, while it costs less than ``lower``, the change that gives up
+  Where one change of one decision brings the child into the band, takes
+  the most probable such change. Otherwise, while the derived child costs
+  more than ``target``, takes the change of one decision that gives up the
+  least log-probability per unit of cost saved; then, while it costs less than ``lower``, the change that gives up
   the least log-probability per unit of cost added without passing
   ``target`` (greedy knapsack steps along the learned distribution). The
   search steers the expected cost, which differs from the argmax child's
@@ -147,6 +148,15 @@ def fit_budget(space: SearchSpace, logits: Mapping[str, np.ndarray],
   log_p = {name: _log_probabilities(v) for name, v in logits.items()}
   cost_of = _memoized(cost_of)  # the steps below price the same trials again
   cost = cost_of(choices)
+  low = -np.inf if lower is None else lower
+  if not low <= cost <= target:
+    # One change into the band, the most probable one, where there is one:
+    # a decision the search left undecided (e.g. two resolutions at 50 %
+    # each) is better flipped once than compensated by many small changes.
+    step = _most_probable_change(log_p, choices, cost_of,
+                                 lambda c: low <= c <= target)
+    if step is not None:
+      return step, 1
   repaired = _repair_down(log_p, choices, cost, cost_of, target)
   if repaired is None:
     raise ValueError(f"no architecture of {space.name!r} costs at most "
@@ -165,6 +175,22 @@ def fit_budget(space: SearchSpace, logits: Mapping[str, np.ndarray],
     choices, cost, moved = step
     changes += moved
   return choices, changes
+
+
+def _most_probable_change(log_p, choices, cost_of, accept):
+  """The single-decision change whose cost ``accept`` admits and that keeps
+  the most log-probability, as new choices; None if none."""
+  best = None
+  for name, lp in log_p.items():
+    for option in range(len(lp)):
+      if option == choices[name]:
+        continue
+      trial = {**choices, name: option}
+      if accept(cost_of(trial)):
+        lost = lp[choices[name]] - lp[option]
+        if best is None or lost < best[0]:
+          best = (lost, trial)
+  return None if best is None else best[1]
 
 
 def _repair_down(log_p, choices, cost, cost_of, target, floor=-np.inf):

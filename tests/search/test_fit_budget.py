@@ -74,3 +74,21 @@ def test_a_cheap_argmax_is_filled_up_into_the_band(seed):
                                        lower=0.9 * target)
   assert 0.9 * target <= cost(choices) <= target
   assert changes >= 1
+
+
+def test_an_undecided_decision_is_flipped_once_rather_than_compensated():
+  """Resolution 32 vs 24 left at 50/50 with the argmax on 32: flipping the
+  resolution alone lands in the band, and costs no probability."""
+  space = builtin_spaces.tiny32()
+  cost = _mflops(space)
+  logits = {d.name: np.eye(d.size)[d.size - 1] * 5.0 for d in space.decisions()}
+  logits["resolution"] = np.array([1.0, 1.0 - 1e-6, -5.0])
+  argmax = derive.argmax_choices(logits)
+  assert argmax["resolution"] == 0
+  low_res = cost({**argmax, "resolution": 1})
+  target = low_res / 0.95
+  assert cost(argmax) > target  # the argmax misses the band
+  choices, changes = derive.fit_budget(space, logits, cost, target,
+                                       lower=0.9 * target)
+  assert changes == 1
+  assert choices == {**argmax, "resolution": 1}

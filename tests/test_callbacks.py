@@ -1,0 +1,25 @@
+"""Callback helpers: the heatmap labels options by their values."""
+
+import os
+
+from fbnetv2_tf.callbacks import option_labels, plot_probabilities
+from fbnetv2_tf.specs import builtin_spaces
+
+
+def test_options_are_labelled_by_value():
+  labels = option_labels(builtin_spaces.tiny32().decisions())
+  assert labels["resolution"] == ["32px", "24px", "16px"]
+  assert labels["s0_b0/out"] == ["c8", "c12", "c16"]
+  assert labels["s1_b0/expansion"] == ["e1", "e2", "e4"]
+  assert labels["s1_b1/op"] == ["ir_k3", "ir_k5", "ir_k3_sehsig_hs", "skip"]
+  assert labels["width/s2"] == ["c24", "c32", "c40"]
+
+
+def test_the_heatmap_is_written_atomically(tmp_path):
+  path = str(tmp_path / "p.png")
+  plot_probabilities({"resolution": [0.2, 0.8], "w": [0.1, 0.3, 0.6]}, path,
+                     "epoch 1", {"resolution": ["32px", "16px"]})
+  assert os.path.getsize(path) > 1000
+  assert os.listdir(tmp_path) == ["p.png"]
+  with open(path, "rb") as f:
+    assert f.read(8) == b"\x89PNG\r\n\x1a\n"
