@@ -65,14 +65,18 @@ def train_from_scratch(arch, images, output_dir, epochs, batch_size, seed):
 class Results:
   """A JSON dict of finished items, rewritten atomically after each."""
 
-  def __init__(self, path):
+  def __init__(self, path, read_only=False):
     self.path = path
+    self.read_only = read_only  # report what is finished, run nothing
     self.items = {}
     if os.path.exists(path):
       with open(path, encoding="utf-8") as f:
         self.items = json.load(f)
 
   def get_or_run(self, key, fn):
+    """The kept result of ``key``, else ``fn()`` kept (None, read-only)."""
+    if key not in self.items and self.read_only:
+      return None
     if key not in self.items:
       self.items[key] = fn()
       tmp = f"{self.path}.tmp"

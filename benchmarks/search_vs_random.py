@@ -10,7 +10,7 @@ ranked against the random ones.
 
   python benchmarks/search_vs_random.py [--target_mflops=0.25]
       [--train_images=20000] [--search_seeds=3] [--random=8] [--train_seeds=2]
-      [--results=search_vs_random.json]
+      [--results=search_vs_random.json] [--report_only]
 
 Resumable: finished searches and trainings are kept in ``--results``; run
 the same command again to continue.
@@ -43,6 +43,9 @@ def main():
   parser.add_argument("--batch_size", type=int, default=128)
   parser.add_argument("--data_dir", default=None)
   parser.add_argument("--results", default="search_vs_random.json")
+  parser.add_argument("--report_only", action="store_true",
+                      help="print the table of what --results holds; run "
+                      "nothing")
   args = parser.parse_args()
   from fbnetv2_tf.cost.counting import count_arch  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.cost.losses import ResourceLoss  # pylint: disable=g-import-not-at-top
@@ -53,7 +56,7 @@ def main():
 
   space = builtin_spaces.tiny32()
   fmnist = _common.FashionMnist(args.data_dir, args.train_images, 0)
-  results = _common.Results(args.results)
+  results = _common.Results(args.results, args.report_only)
   work = tempfile.mkdtemp(prefix="search_vs_random_")
   start = time.time()
 
@@ -69,27 +72,36 @@ def main():
     return {"arch": r.arch.to_dict(), "minutes": (time.time() - t) / 60,
             "repairs": r.budget_changes}
 
-  archs = {}
-  for seed in range(args.search_seeds):
-    found = results.get_or_run(f"search/{seed}", lambda seed=seed: search(seed))
-    archs[f"searched{seed}"] = ArchSpec.from_dict(
-        {**found["arch"], "name": f"searched{seed}"})
-  for _, arch in _common.random_archs(space, BAND * args.target_mflops,
-                                      args.target_mflops, args.random, 0):
-    archs[arch.name] = arch
-  rows = []
-  for label, arch in archs.items():
+  def train(label, arch):
     accuracies = [results.get_or_run(
         f"train/{to_arch_string(arch)}/{seed}",
-        lambda arch=arch, seed=seed: _common.train_from_scratch(
-            arch, fmnist.at(arch.input_size), os.path.join(work, "train"),
-            args.train_epochs, args.batch_size, seed))
+        lambda seed=seed: _common.train_from_scratch(
+            arch, fmnist.at(arch.input_size),
+            os.path.join(work, f"train_{label}_{seed}"), args.train_epochs,
+            args.batch_size, seed))
         for seed in range(args.train_seeds)]
-    rows.append({"arch": label, "mflops": count_arch(arch, 10).mflops,
-                 "mean": float(np.mean(accuracies)),
-                 "spread": float(np.max(accuracies) - np.min(accuracies)),
-                 "accuracies": accuracies, "spec": to_arch_string(arch)})
-  report(args, rows, results, time.time() - start)
+    accuracies = [a for a in accuracies if a is not None]
+    if not accuracies:
+      return None
+    return {"arch": label, "mflops": count_arch(arch, 10).mflops,
+            "mean": float(np.mean(accuracies)),
+            "spread": float(np.max(accuracies) - np.min(accuracies)),
+            "accuracies": accuracies, "spec": to_arch_string(arch)}
+
+  # Order: the first search, the random architectures, then the other
+  # searches, so that a run cut short still compares something.
+  rows = []
+  for seed in range(args.search_seeds):
+    found = results.get_or_run(f"search/{seed}", lambda seed=seed: search(seed))
+    if found is not None:
+      arch = ArchSpec.from_dict(f"searched{seed}", found["arch"])
+      rows.append(train(arch.name, arch))
+    if seed == 0:
+      rows.extend(train(arch.name, arch) for _, arch in _common.random_archs(
+          space, BAND * args.target_mflops, args.target_mflops, args.random,
+          0))
+  report(args, [r for r in rows if r is not None], results,
+         time.time() - start)
 
 
 def report(args, rows, results, seconds):
@@ -109,6 +121,8 @@ def report(args, rows, results, seconds):
   for i, r in enumerate(ranked, 1):
     print(f"| {i} | {r['arch']} | {r['mflops']:.4f} | {r['mean']:.4f} | "
           f"{r['spread']:.4f} | `{r['spec']}` |")
+  if not random_means:
+    return
   print(f"\nRandom: mean {np.mean(random_means):.4f}, min "
         f"{min(random_means):.4f}, max {max(random_means):.4f}.")
   for r in rows:

@@ -115,8 +115,9 @@ def main():
     scratch = results.get_or_run(
         f"scratch/{to_arch_string(arch)}",
         lambda arch=arch: _common.train_from_scratch(
-            arch, fmnist.at(arch.input_size), os.path.join(work, "train"),
-            args.train_epochs, args.batch_size, 0))
+            arch, fmnist.at(arch.input_size),
+            os.path.join(work, f"train_{arch.name}"), args.train_epochs,
+            args.batch_size, 0))
     rows.append({"arch": arch.name, "inherited": inherited[arch.name],
                  "scratch": scratch, "spec": to_arch_string(arch)})
   tau = stats.kendalltau([r["inherited"] for r in rows],

@@ -30,6 +30,7 @@ from typing import Any, Mapping
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from fbnetv2_tf import layers
@@ -104,6 +105,15 @@ def _combo_weights(h_in, e, cp: CandidatePlan):
     e = ops.ones((1, 1))
   combo = h_in[:, :, None] * e[:, None, :]
   return ops.reshape(combo, (-1, combo.shape[1] * combo.shape[2]))
+
+
+def _image_channels(dataset) -> int | None:
+  """Channels of the weight images of a ``((x_w, x_a), (y_w, y_a))``
+  dataset, or None where the format does not tell."""
+  try:
+    return int(dataset.element_spec[0][0].shape[-1])
+  except (AttributeError, IndexError, TypeError):
+    return None
 
 
 def _per_example_scalar(weights, selector: np.ndarray):
@@ -257,6 +267,9 @@ class Supernet(keras.Model):
       x = self._block_forward(i, x, w, training)
     return self.head(x, training=training)
 
+  @tf.autograph.experimental.do_not_convert  # plain Python control flow only;
+  # autograph mis-converted the block loop of a space without a resolution
+  # decision (fbnet_v1) inside tf.function
   def forward(self, images, weights: Mapping[str, Any], training=None):
     """Logits under given decision weights: one vector per decision (e.g.
     one-hot, for a child) or ``[batch, options]`` (a sample per example).
@@ -337,6 +350,9 @@ class Supernet(keras.Model):
     for kind in (bilevel.ArchPhase, bilevel.TemperatureAnnealing):
       if not any(isinstance(c, kind) for c in callbacks):
         callbacks.append(kind())
+    channels = _image_channels(args[0] if args else kwargs.get("x"))
+    if channels and not self.built:
+      self.adopt_input_channels(channels)
     with self.distribute_strategy.scope():
       self.build_for_input()
       self.bilevel.build_optimizers()

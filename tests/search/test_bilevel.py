@@ -119,3 +119,12 @@ def test_evaluate_scores_the_argmax_child_and_keeps_batchnorm_statistics():
   logits = net.forward(images, one_hot, training=True)
   expected = np.mean(np.argmax(np.asarray(logits), -1) == labels)
   assert result["accuracy"] == pytest.approx(expected)
+
+
+def test_fit_takes_the_input_channels_from_the_data():
+  keras.utils.set_random_seed(0)
+  net = Supernet(SearchSpace.from_dict(MICRO_SPACE), num_classes=4,
+                 input_channels=3, seed=0)
+  net.compile(SearchConfig(loss=ResourceLoss("none")))
+  net.fit(_data(), epochs=1, steps_per_epoch=1, verbose=0)
+  assert net.input_channels == 1 and net.plan.input_channels == 1
