@@ -203,10 +203,6 @@ class Supernet(keras.Model):
     for d in self.decisions.values():
       d.temperature.assign(value)
 
-  @property
-  def temperature(self) -> float:
-    return float(next(iter(self.decisions.values())).temperature)
-
   def set_mode(self, mode: str) -> None:
     for d in self.decisions.values():
       d.mode = mode
