@@ -53,9 +53,9 @@ def search_config(loss):
   """The SearchConfig the flags ask for."""
   from fbnetv2_tf.search.config import SearchConfig  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.search.schedules import TemperatureSchedule  # pylint: disable=g-import-not-at-top
-  if FLAGS.warmup_epochs >= FLAGS.epochs:
-    raise cli.UserError(f"--warmup_epochs={FLAGS.warmup_epochs} leaves no "
-                        f"architecture epoch of --epochs={FLAGS.epochs}")
+  if FLAGS.warmup_epochs > FLAGS.epochs:
+    raise cli.UserError(f"--warmup_epochs={FLAGS.warmup_epochs} exceeds "
+                        f"--epochs={FLAGS.epochs}")
   schedule = TemperatureSchedule(
       FLAGS.temperature, FLAGS.final_temperature or None,
       FLAGS.temperature_decay)

@@ -18,6 +18,7 @@ import numpy as np, keras, tensorflow as tf
 sys.path.insert(0, ".")
 from fbnetv2_tf.models.supernet import Supernet
 from fbnetv2_tf.cost.losses import ResourceLoss
+from fbnetv2_tf.search.config import SearchConfig
 from fbnetv2_tf.training.strategy import make_strategy, split_cpu
 from tests.testing.models import MICRO_SPACE
 split_cpu(2)
@@ -30,10 +31,13 @@ ds = tf.data.Dataset.from_tensors(((x, x[::-1]), (y, y[::-1]))).repeat()
 def one_step(strategy):
   keras.utils.set_random_seed(0)
   with strategy.scope():
-    net = Supernet(MICRO_SPACE, num_classes=4, input_channels=1, seed=0)
-    net.compile(weight_optimizer=keras.optimizers.SGD(0.5),
-                arch_optimizer=keras.optimizers.SGD(50.0),
-                resource_loss=ResourceLoss("budget", target=0.01))
+    # argmax decisions: per-example Gumbel noise would differ between one
+    # batch of 16 and two of 8; the budget term still moves the logits.
+    net = Supernet(MICRO_SPACE, num_classes=4, input_channels=1, seed=0,
+                   mode="argmax")
+    net.compile(SearchConfig(loss=ResourceLoss("budget", target=0.01)),
+                weight_optimizer=keras.optimizers.SGD(0.5),
+                arch_optimizer=keras.optimizers.SGD(50.0))
   net.fit(ds, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
   return ([np.array(v) for v in net.weight_variables],
           [np.array(v) for v in net.arch_variables],
