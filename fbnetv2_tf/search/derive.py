@@ -95,21 +95,26 @@ def _memoized(cost_of):
   return cached
 
 
+def _single_changes(log_p, choices, cost_of):
+  """Every change of one decision away from ``choices``, as ``(lost
+  log-probability, new choices, new cost)``."""
+  for name, lp in log_p.items():
+    for option in range(len(lp)):
+      if option != choices[name]:
+        trial = {**choices, name: option}
+        yield lp[choices[name]] - lp[option], trial, cost_of(trial)
+
+
 def _cheapest_step(log_p, choices, cost, cost_of, accept):
   """The single-decision change that ``accept(new_cost)`` admits and that
   loses the least log-probability per unit of cost moved; None if none."""
   best = None
-  for name, lp in log_p.items():
-    for option in range(len(lp)):
-      if option == choices[name]:
-        continue
-      trial = {**choices, name: option}
-      trial_cost = cost_of(trial)
-      if trial_cost == cost or not accept(trial_cost):
-        continue
-      price = (lp[choices[name]] - lp[option]) / abs(trial_cost - cost)
-      if best is None or price < best[0]:
-        best = (price, trial, trial_cost)
+  for lost, trial, trial_cost in _single_changes(log_p, choices, cost_of):
+    if trial_cost == cost or not accept(trial_cost):
+      continue
+    price = lost / abs(trial_cost - cost)
+    if best is None or price < best[0]:
+      best = (price, trial, trial_cost)
   return None if best is None else best[1:]
 
 
@@ -180,17 +185,9 @@ def fit_budget(space: SearchSpace, logits: Mapping[str, np.ndarray],
 def _most_probable_change(log_p, choices, cost_of, accept):
   """The single-decision change whose cost ``accept`` admits and that keeps
   the most log-probability, as new choices; None if none."""
-  best = None
-  for name, lp in log_p.items():
-    for option in range(len(lp)):
-      if option == choices[name]:
-        continue
-      trial = {**choices, name: option}
-      if accept(cost_of(trial)):
-        lost = lp[choices[name]] - lp[option]
-        if best is None or lost < best[0]:
-          best = (lost, trial)
-  return None if best is None else best[1]
+  admitted = [(lost, trial) for lost, trial, trial_cost
+              in _single_changes(log_p, choices, cost_of) if accept(trial_cost)]
+  return min(admitted, key=lambda a: a[0])[1] if admitted else None
 
 
 def _repair_down(log_p, choices, cost, cost_of, target, floor=-np.inf):
@@ -220,15 +217,8 @@ def _coarse_step_up(log_p, choices, cost, cost_of, target):
   then repaired back under it: the one that loses the least log-probability
   per unit of cost added, as ``(choices, cost, steps)``; None if none adds
   cost."""
-  ups = []
-  for name, lp in log_p.items():
-    for option in range(len(lp)):
-      if option != choices[name]:
-        trial = {**choices, name: option}
-        trial_cost = cost_of(trial)
-        if trial_cost > target:
-          ups.append((lp[choices[name]] - lp[option], trial, trial_cost))
-  ups.sort(key=lambda u: u[0])
+  ups = sorted((u for u in _single_changes(log_p, choices, cost_of)
+                if u[2] > target), key=lambda u: u[0])
   best = None
   for _, up, up_cost in ups[:_COARSE_CANDIDATES]:
     repaired = _repair_down(log_p, up, up_cost, cost_of, target, cost)
