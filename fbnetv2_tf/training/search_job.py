@@ -25,6 +25,7 @@ from fbnetv2_tf.specs import arch_spec
 from fbnetv2_tf.specs.files import write_atomically
 from fbnetv2_tf.specs.search_space import SearchSpace
 from fbnetv2_tf.training import checkpoint
+from fbnetv2_tf.training import run_setup
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +105,6 @@ def run_search(job: SearchJob, data, step_hook=None) -> SearchResult:
   ``step_hook``, if given, is called with the compiled ``BilevelStep``
   before training (ablations, e.g. cutting a gradient path).
   """
-  import keras  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf import callbacks as cb  # pylint: disable=g-import-not-at-top
   if data.image_shape[0] != job.space.max_input_size:
@@ -112,8 +112,7 @@ def run_search(job: SearchJob, data, step_hook=None) -> SearchResult:
                     f"space {job.space.name!r} expects "
                     f"{job.space.max_input_size} px")
   job = dataclasses.replace(job, strategy=job.strategy or tf.distribute.get_strategy())
-  keras.utils.set_random_seed(job.seed)
-  tf.config.experimental.enable_op_determinism()
+  run_setup.make_deterministic(job.seed)
   os.makedirs(job.output_dir, exist_ok=True)
   weight_split, arch_split = data_lib.split_for_search(data, job.seed)
   steps = len(weight_split[1]) // job.batch_size
