@@ -10,12 +10,21 @@ aim: counted <= target and within 10 % of it.
 """
 
 import argparse
+import dataclasses
 import json
+import math
 import os
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def mean_entropy(probabilities) -> float:
+  """Mean entropy (nats) of the decisions' final distributions."""
+  values = [-sum(p * math.log(p) for p in ps if p > 0)
+            for ps in probabilities.values()]
+  return sum(values) / len(values)
 
 
 def main():
@@ -24,6 +33,8 @@ def main():
   parser.add_argument("--epochs", type=int, default=10)
   parser.add_argument("--warmup_epochs", type=int, default=2)
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--entropy_weight", type=float, default=None,
+                      help="default: SearchConfig's")
   parser.add_argument("--json", default=None, help="also write results here")
   args = parser.parse_args()
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -37,24 +48,28 @@ def main():
   rows = []
   for target in (float(t) for t in args.targets.split(",")):
     with tempfile.TemporaryDirectory() as out:
+      config = SearchConfig(warmup_epochs=args.warmup_epochs,
+                            loss=ResourceLoss("budget", "mflops", target))
+      if args.entropy_weight is not None:
+        config = dataclasses.replace(config,
+                                     entropy_weight=args.entropy_weight)
       job = SearchJob(builtin_spaces.tiny32(), out, epochs=args.epochs,
-                      seed=args.seed, verbose=0, config=SearchConfig(
-                          warmup_epochs=args.warmup_epochs,
-                          loss=ResourceLoss("budget", "mflops", target)))
+                      seed=args.seed, verbose=0, config=config)
       r = run_search(job, images)
     rows.append({"target": target, "expected": r.expected_cost,
                  "probabilities": r.probabilities,
                  "counted": r.counted_cost, "ratio": r.counted_cost / target,
-                 "repairs": r.budget_changes, "arch": r.arch.to_dict()})
+                 "repairs": r.budget_changes, "arch": r.arch.to_dict(),
+                 "entropy": mean_entropy(r.probabilities)})
     print(f"  target {target}: counted {r.counted_cost:.4f}", file=sys.stderr)
   print(f"tiny32 on digits, {args.epochs} epochs ({args.warmup_epochs} "
         f"warm-up), seed {args.seed}, budget loss.\n")
   print("| target MFLOPs | expected (final distribution) | counted (derived) "
-        "| counted / target | decisions repaired |")
-  print("|---:|---:|---:|---:|---:|")
+        "| counted / target | decisions repaired | mean entropy (nats) |")
+  print("|---:|---:|---:|---:|---:|---:|")
   for r in rows:
     print(f"| {r['target']:g} | {r['expected']:.4f} | {r['counted']:.4f} | "
-          f"{r['ratio']:.3f} | {r['repairs']} |")
+          f"{r['ratio']:.3f} | {r['repairs']} | {r['entropy']:.3f} |")
   if args.json:
     with open(args.json, "w", encoding="utf-8") as f:
       json.dump(rows, f, indent=1)

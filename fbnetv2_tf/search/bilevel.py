@@ -87,6 +87,10 @@ class BilevelStep:
     """``softmax(alpha)`` of every decision, as tensors in the step."""
     return {n: d.probabilities() for n, d in self.net.decisions.items()}
 
+  def _mean_entropy(self):
+    decisions = self.net.decisions.values()
+    return ops.mean(ops.stack([decision_entropy(d.logits) for d in decisions]))
+
   def _weight_update(self, images, labels):
     net = self.net
     with _gradient_tape() as tape:
@@ -116,6 +120,8 @@ class BilevelStep:
         cost_weights = {n: ops.mean(w, axis=0) for n, w in weights.items()}
       cost = self.expected_cost(cost_weights)
       loss = self.loss(ce, cost, multiplier)
+      if self.config.entropy_weight:
+        loss += self.config.entropy_weight * self._mean_entropy()
       scaled = loss * _replica_scale()
     grads = tape.gradient(scaled, net.arch_variables)
     # A decision the loss does not reach (e.g. CE cut in an ablation, no
@@ -138,9 +144,7 @@ class BilevelStep:
     first = next(iter(net.decisions.values()))
     self.trackers["temperature"].update_state(first.temperature)
     self.trackers["multiplier"].update_state(net.cost_multiplier)
-    entropies = [decision_entropy(d.logits) for d in net.decisions.values()]
-    self.trackers["entropy"].update_state(
-        ops.sum(ops.stack(entropies)) / len(entropies))
+    self.trackers["entropy"].update_state(self._mean_entropy())
 
   def train_step(self, data):
     (x_w, x_a), (y_w, y_a) = data

@@ -28,6 +28,9 @@ class SearchConfig:
     arch_lr: Adam learning rate of the logits.
     arch_weight_decay: decoupled weight decay of the logits.
     warmup_epochs: epochs that train the weights only.
+    entropy_weight: weight of the decisions' mean entropy (nats) added to
+      the architecture loss: pushes each decision to commit, so the argmax
+      child and the distribution whose expected cost met the budget agree.
     temperature: the Gumbel temperature over the search.
     loss: how CE and the expected cost combine in the architecture step.
   """
@@ -44,12 +47,15 @@ class SearchConfig:
   arch_lr: float = 0.1
   arch_weight_decay: float = 5e-4
   warmup_epochs: int = 0
+  entropy_weight: float = 0.0
   temperature: TemperatureSchedule = TemperatureSchedule()
   loss: ResourceLoss = ResourceLoss(form="none")
 
   def __post_init__(self):
     if self.warmup_epochs < 0:
       raise ValueError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
+    if self.entropy_weight < 0:
+      raise ValueError(f"entropy_weight must be >= 0, got {self.entropy_weight}")
     if not 0 <= self.weight_lr_floor <= 1:
       raise ValueError("weight_lr_floor must lie in [0, 1], got "
                        f"{self.weight_lr_floor}")

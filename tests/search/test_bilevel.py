@@ -23,13 +23,14 @@ def _data(n=64, seed=0):
 
 
 def _net(weight_lr=0.05, arch_lr=0.05, loss=None, warmup=0,
-         temperature=TemperatureSchedule()):
+         temperature=TemperatureSchedule(), entropy_weight=0.0):
   keras.utils.set_random_seed(0)
   net = Supernet(SearchSpace.from_dict(MICRO_SPACE), num_classes=4,
                  input_channels=1, seed=0)
   net.compile(SearchConfig(weight_lr=weight_lr, weight_lr_floor=1.0,
                            arch_lr=arch_lr, arch_weight_decay=0.0,
                            warmup_epochs=warmup, temperature=temperature,
+                           entropy_weight=entropy_weight,
                            loss=loss or ResourceLoss("none")))
   return net
 
@@ -103,6 +104,17 @@ def test_a_budget_below_the_current_cost_lowers_the_expected_cost():
   history = net.fit(_data(), epochs=3, steps_per_epoch=4, verbose=0, shuffle=False).history
   assert history["cost"][-1] < 0.9 * before
   assert history["cost"] == sorted(history["cost"], reverse=True)
+
+
+def test_the_entropy_term_makes_the_decisions_commit():
+  final_entropy = {}
+  for weight in (0.0, 10.0):
+    net = _net(weight_lr=0.0, entropy_weight=weight).build_for_input()
+    history = net.fit(_data(), epochs=2, steps_per_epoch=4, verbose=0,
+                      shuffle=False).history
+    final_entropy[weight] = history["entropy"][-1]
+  # Same seed, same data: only the term differs.
+  assert final_entropy[10.0] < final_entropy[0.0] - 0.02
 
 
 def test_evaluate_scores_the_argmax_child_and_keeps_batchnorm_statistics():
