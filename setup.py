@@ -18,8 +18,11 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10,<3.14",
-    packages=find_packages(include=["fbnetv2_tf", "fbnetv2_tf.*", "tools",
-                                    "flags"]),
+    # The checkout's top-level tools/ and flags/ install inside the package,
+    # so site-packages gets no top-level name as generic as "flags".
+    packages=find_packages(include=["fbnetv2_tf", "fbnetv2_tf.*"])
+    + ["fbnetv2_tf.tools", "fbnetv2_tf.flags"],
+    package_dir={"fbnetv2_tf.tools": "tools", "fbnetv2_tf.flags": "flags"},
     package_data={"fbnetv2_tf.models": ["data/*.json"]},
     install_requires=[
         "tensorflow~=2.21.0",
@@ -40,5 +43,5 @@ setup(
     ],
     extras_require={"test": ["pytest~=9.0", "pytest-xdist~=3.8", "setuptools>=65"]},
     entry_points={"console_scripts": [
-        f"fbnetv2-{name} = tools.{name}:run" for name in BINARIES]},
+        f"fbnetv2-{name} = fbnetv2_tf.tools.{name}:run" for name in BINARIES]},
 )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
+import importlib.util
 import logging
 import os
 import sys
+from typing import Callable, Sequence
 
+from absl import app
 from absl import flags
 from absl import logging as absl_logging
 
@@ -20,9 +25,52 @@ class UserError(Exception):
 USER_ERRORS = (SpecError, UserError, FileNotFoundError)
 
 
+def flag_definitions(binary: str):
+  """The module of ``flags/BINARY.py``.
+
+  In a checkout (and under Bazel) ``flags/`` and ``tools/`` are top-level
+  folders; ``pip install`` puts them at ``fbnetv2_tf.flags`` and
+  ``fbnetv2_tf.tools`` (setup.py), so that site-packages gets no top-level
+  package with a name as generic as ``flags``.
+  """
+  if importlib.util.find_spec("fbnetv2_tf.flags") is not None:
+    return importlib.import_module(f"fbnetv2_tf.flags.{binary}")
+  return importlib.import_module(f"flags.{binary}")
+
+
+@contextlib.contextmanager
+def _stderr_discarded():
+  """Sends file descriptor 2 to /dev/null (C++ code writes there directly)."""
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with open(os.devnull, "w", encoding="utf-8") as null:
+    os.dup2(null.fileno(), 2)
+  try:
+    yield
+  finally:
+    sys.stderr.flush()
+    os.dup2(saved, 2)
+    os.close(saved)
+
+
 def quiet_tensorflow_logs() -> None:
-  """Keeps TensorFlow's C++ and Python INFO chatter out of tool output."""
+  """Loads TensorFlow without its C++ start-up lines and INFO chatter.
+
+  TensorFlow's C++ code logs through absl before anything can configure it
+  (``TF_CPP_MIN_LOG_LEVEL`` does not reach those lines), and probing for a
+  GPU on a machine without one logs "failed call to cuInit" as an error. Both
+  happen during the import and the first device query, which run here with
+  stderr discarded; later warnings and errors still show. Call it before
+  anything imports TensorFlow.
+  """
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  if "tensorflow" not in sys.modules:
+    try:
+      with _stderr_discarded():
+        import tensorflow as tf  # pylint: disable=g-import-not-at-top
+        tf.config.list_physical_devices()
+    except ImportError as e:
+      raise UserError(f"TensorFlow does not import: {e}") from e
   logging.getLogger("tensorflow").setLevel(logging.WARNING)
   # TensorFlow's SavedModel code logs through absl at INFO; keep a user's
   # explicit --verbosity.
@@ -49,3 +97,21 @@ def report_user_errors(main):
       sys.exit(1)
 
   return wrapper
+
+
+def run_binary(description: str, define_flags: Callable[[], None], main,
+               required: Sequence[str] = ()) -> None:
+  """Runs an absl binary whose ``--help`` and ``--helpshort`` show
+  ``description`` and every flag ``define_flags`` defines.
+
+  absl prints the docstring of ``__main__`` and the key flags of the module
+  named ``sys.argv[0]``; a console script's ``__main__`` is a generated
+  stub and the flags live in ``flags/``, so both are set here.
+  """
+  before = set(flags.FLAGS)
+  define_flags()
+  for name in sorted(set(flags.FLAGS) - before):
+    flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
+  flags.mark_flags_as_required(list(required))
+  sys.modules["__main__"].__doc__ = description
+  app.run(report_user_errors(main))

@@ -2,7 +2,7 @@
 
 from absl import flags
 
-from flags import common
+from . import common
 
 
 def define_search_flags() -> None:
@@ -47,6 +47,11 @@ def define_search_flags() -> None:
                      "Where the weights' cosine learning rate ends, as a "
                      "fraction of --weight_lr.", lower_bound=0, upper_bound=1)
   flags.DEFINE_float("arch_lr", 0.1, "Adam learning rate of the logits.",
+                     lower_bound=0)
+  flags.DEFINE_float("entropy_weight", 0.0,
+                     "Weight of the decisions' mean entropy in the "
+                     "architecture loss: makes decisions commit, so the "
+                     "argmax child meets the budget the distribution met.",
                      lower_bound=0)
   flags.DEFINE_enum("gumbel_mode", "soft", ["soft", "hard"],
                     "soft: each example trains a blend of options that "

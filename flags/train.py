@@ -2,7 +2,7 @@
 
 from absl import flags
 
-from flags import common
+from . import common
 
 
 def define_train_flags() -> None:

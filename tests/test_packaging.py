@@ -11,7 +11,6 @@ import pytest
 from fbnetv2_tf.models import zoo
 from tests.testing.paths import REFERENCE_DIR, REPO_ROOT
 
-TOP_LEVEL_NAMES = ("fbnetv2_tf", "tools", "flags")
 
 
 @pytest.mark.parametrize("shipped, reference", [
@@ -24,12 +23,12 @@ def test_shipped_zoo_data_equals_the_reference(shipped, reference):
   assert json.loads(shipped.read_text()) == json.loads(path.read_text())
 
 
-def test_top_level_import_names_are_not_shared_with_other_packages():
+def test_the_distribution_installs_one_top_level_package():
   providers = importlib.metadata.packages_distributions()
-  for name in TOP_LEVEL_NAMES:
-    others = {d for d in providers.get(name, ())
-              if d.lower().replace("-", "_") != "fbnetv2_tf"}
-    assert not others, f"import name {name!r} also installed by {others}"
+  ours = sorted(name for name, dists in providers.items()
+                if any(d.lower().replace("-", "_") == "fbnetv2_tf"
+                       for d in dists))
+  assert ours == ["fbnetv2_tf"]
 
 
 @pytest.mark.slow
@@ -39,6 +38,9 @@ def test_non_editable_install_gives_working_binaries(tmp_path):
                   "--no-build-isolation", "--target", str(target),
                   str(REPO_ROOT)], check=True, capture_output=True)
   assert (target / "fbnetv2_tf" / "models" / "data" / "fbnet_archs.json").exists()
+  packages = {p.name for p in target.iterdir() if (p / "__init__.py").exists()}
+  assert packages == {"fbnetv2_tf"}  # no generic top-level "tools", "flags"
+  assert (target / "fbnetv2_tf" / "tools" / "search.py").exists()
   env = {**os.environ, "PYTHONPATH": str(target)}
   work = tmp_path / "elsewhere"
   work.mkdir()
@@ -48,7 +50,7 @@ def test_non_editable_install_gives_working_binaries(tmp_path):
   assert result.returncode == 0, result.stderr
   assert json.loads(result.stdout)["fbnet_c"]["flops_m"] == 378.23344
   imported = subprocess.run(
-      [sys.executable, "-c", "import tools, flags, fbnetv2_tf;"
-       "print(tools.__file__, flags.__file__, fbnetv2_tf.__file__)"],
+      [sys.executable, "-c", "import fbnetv2_tf.tools.search as t, "
+       "fbnetv2_tf.flags.search as f; print(t.__file__, f.__file__)"],
       cwd=work, env=env, capture_output=True, text=True, check=True)
   assert all(p.startswith(str(target)) for p in imported.stdout.split())

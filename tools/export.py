@@ -8,17 +8,15 @@ For each model, writes NAME.keras and NAME.tflite (batch 1, fixed shape) into
 
 import os
 
-from absl import app
 from absl import flags
 
 from fbnetv2_tf import cli
 from fbnetv2_tf.models import arch_source
-from flags import export as export_flags
 
 FLAGS = flags.FLAGS
+EXPORT_FLAGS = cli.flag_definitions("export")
 
 
-@cli.report_user_errors
 def main(argv):
   del argv  # flags only
   archs = arch_source.archs_from_argument(FLAGS.arch, FLAGS.input_size)
@@ -35,9 +33,8 @@ def main(argv):
 
 
 def run():
-  export_flags.define_export_flags()
-  flags.mark_flags_as_required(["arch", "output_dir"])
-  app.run(main)
+  cli.run_binary(__doc__, EXPORT_FLAGS.define_export_flags, main,
+                 required=["arch", "output_dir"])
 
 
 if __name__ == "__main__":

@@ -7,19 +7,17 @@
 
 import json
 
-from absl import app
 from absl import flags
 
 from fbnetv2_tf import cli
 from fbnetv2_tf.cost import counting
 from fbnetv2_tf.cost import report
 from fbnetv2_tf.models import arch_source
-from flags import profile as profile_flags
 
 FLAGS = flags.FLAGS
+PROFILE_FLAGS = cli.flag_definitions("profile")
 
 
-@cli.report_user_errors
 def main(argv):
   del argv  # flags only
   archs = arch_source.archs_from_argument(FLAGS.arch, FLAGS.input_size)
@@ -35,9 +33,8 @@ def main(argv):
 
 
 def run():
-  profile_flags.define_profile_flags()
-  flags.mark_flag_as_required("arch")
-  app.run(main)
+  cli.run_binary(__doc__, PROFILE_FLAGS.define_profile_flags, main,
+                 required=["arch"])
 
 
 if __name__ == "__main__":

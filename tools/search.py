@@ -9,16 +9,15 @@ tensorboard/) and checkpoint.npz. Run again with the same flags to resume.
   python -m tools.search --space=tiny32 --target_mflops=0.3 --output_dir=out/search
 """
 
-from absl import app
 from absl import flags
 
 from fbnetv2_tf import cli
 from fbnetv2_tf.specs import builtin_spaces
 from fbnetv2_tf.specs.arch_string import to_arch_string
 from fbnetv2_tf.training import run_setup
-from flags import search as search_flags
 
 FLAGS = flags.FLAGS
+SEARCH_FLAGS = cli.flag_definitions("search")
 
 _UNITS = {"mflops": "MFLOPs", "mparams": "M params", "latency_ms": "ms"}
 
@@ -62,17 +61,16 @@ def search_config(loss):
   return SearchConfig(weight_lr=FLAGS.weight_lr,
                       weight_lr_floor=FLAGS.weight_lr_floor,
                       arch_lr=FLAGS.arch_lr, warmup_epochs=FLAGS.warmup_epochs,
+                      entropy_weight=FLAGS.entropy_weight,
                       temperature=schedule, loss=loss)
 
 
-@cli.report_user_errors
 def main(argv):
   del argv  # flags only
   space = builtin_spaces.space_from_argument(FLAGS.space)
+  cli.quiet_tensorflow_logs()  # the loss and all after it import TensorFlow
   loss = resource_loss()
   config = search_config(loss)
-  run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())
-  cli.quiet_tensorflow_logs()
   from fbnetv2_tf.cost.latency_table import LatencyTable  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.training import search_job  # pylint: disable=g-import-not-at-top
   table = LatencyTable.load(FLAGS.lut) if FLAGS.lut else None
@@ -80,6 +78,9 @@ def main(argv):
   data = run_setup.load_data(FLAGS.dataset, FLAGS.data_dir,
                              space.max_input_size, FLAGS.max_train_images,
                              FLAGS.seed)
+  # Only a run whose input is valid is recorded (a typo must not block the
+  # corrected rerun as "a run with other flags").
+  run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())
   job = search_job.SearchJob(
       space=space, output_dir=FLAGS.output_dir, epochs=FLAGS.epochs,
       batch_size=FLAGS.batch_size, seed=FLAGS.seed,
@@ -103,9 +104,8 @@ def main(argv):
 
 
 def run():
-  search_flags.define_search_flags()
-  flags.mark_flags_as_required(["output_dir"])
-  app.run(main)
+  cli.run_binary(__doc__, SEARCH_FLAGS.define_search_flags, main,
+                 required=["output_dir"])
 
 
 if __name__ == "__main__":

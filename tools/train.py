@@ -8,19 +8,17 @@ NAME.keras, train_result.json, flags.json and checkpoint.npz into
   python -m tools.train --arch=out/search/arch.json --output_dir=out/child
 """
 
-from absl import app
 from absl import flags
 
 from fbnetv2_tf import cli
 from fbnetv2_tf.models import arch_source
 from fbnetv2_tf.specs.arch_string import to_arch_string
 from fbnetv2_tf.training import run_setup
-from flags import train as train_flags
 
 FLAGS = flags.FLAGS
+TRAIN_FLAGS = cli.flag_definitions("train")
 
 
-@cli.report_user_errors
 def main(argv):
   del argv  # flags only
   archs = arch_source.archs_from_argument(FLAGS.arch)
@@ -28,13 +26,13 @@ def main(argv):
     raise cli.UserError(f"--arch {FLAGS.arch!r} holds {len(archs)} models; "
                         "train one at a time")
   arch = next(iter(archs.values()))
-  run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())
   cli.quiet_tensorflow_logs()
   from fbnetv2_tf.cost.counting import count_arch  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.training import child  # pylint: disable=g-import-not-at-top
   strategy = run_setup.strategy(FLAGS.strategy, FLAGS.cpu_replicas)
   data = run_setup.load_data(FLAGS.dataset, FLAGS.data_dir, arch.input_size,
                              FLAGS.max_train_images, FLAGS.seed)
+  run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())
   counts = count_arch(arch, data.num_classes)
   print(f"Training {to_arch_string(arch)}\n  {counts.mflops:.4g} MFLOPs, "
         f"{counts.mparams:.4g} M params, on {data.name}: "
@@ -49,9 +47,8 @@ def main(argv):
 
 
 def run():
-  train_flags.define_train_flags()
-  flags.mark_flags_as_required(["arch", "output_dir"])
-  app.run(main)
+  cli.run_binary(__doc__, TRAIN_FLAGS.define_train_flags, main,
+                 required=["arch", "output_dir"])
 
 
 if __name__ == "__main__":
