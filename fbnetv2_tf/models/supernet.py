@@ -39,7 +39,7 @@ from fbnetv2_tf.layers.channel_mask import ChannelMask
 from fbnetv2_tf.layers.gumbel import ArchDecision
 from fbnetv2_tf.layers.masked_inverted_residual import MaskedInvertedResidual
 from fbnetv2_tf.layers.mixed_block import MixedBlock
-from fbnetv2_tf.search import bilevel, derive
+from fbnetv2_tf.search import bilevel, derive, fit_data
 from fbnetv2_tf.search.config import SearchConfig
 from fbnetv2_tf.specs import ops as spec_ops
 from fbnetv2_tf.specs.search_space import RESOLUTION, SearchSpace
@@ -105,15 +105,6 @@ def _combo_weights(h_in, e, cp: CandidatePlan):
     e = ops.ones((1, 1))
   combo = h_in[:, :, None] * e[:, None, :]
   return ops.reshape(combo, (-1, combo.shape[1] * combo.shape[2]))
-
-
-def _image_channels(dataset) -> int | None:
-  """Channels of the weight images of a ``((x_w, x_a), (y_w, y_a))``
-  dataset, or None where the format does not tell."""
-  try:
-    return int(dataset.element_spec[0][0].shape[-1])
-  except (AttributeError, IndexError, TypeError):
-    return None
 
 
 def _per_example_scalar(weights, selector: np.ndarray):
@@ -338,23 +329,65 @@ class Supernet(keras.Model):
   def test_step(self, data):
     return self.bilevel.test_step(data)
 
-  def fit(self, *args, callbacks=None, **kwargs):
-    """``keras.Model.fit`` plus the search's own callbacks: the warm-up
-    switch (``bilevel.ArchPhase``) and the temperature schedule
-    (``bilevel.TemperatureAnnealing``), unless given."""
+  def fit(self, x=None, y=None, batch_size=None, epochs=1, callbacks=None,
+          **kwargs):
+    """``keras.Model.fit`` for the search.
+
+    Takes ``x, y`` arrays, which it splits into weight and architecture
+    data, or a dataset of ``((x_w, x_a), (y_w, y_a))`` batches (see
+    ``search.fit_data``). Adds the search's own callbacks unless given: the
+    warm-up switch (``bilevel.ArchPhase``) and the temperature schedule
+    (``bilevel.TemperatureAnnealing``). The input channels come from the
+    data when the supernet is not built yet.
+
+    Raises:
+      ValueError: the data is in neither format (one line that names both).
+    """
+    if not hasattr(self, "bilevel"):
+      raise ValueError("call Supernet.compile() before fit()")
+    if isinstance(x, (np.ndarray, list)):
+      x, steps = fit_data.arrays_to_search_dataset(
+          x, y, self.space.max_input_size, batch_size, epochs,
+          self.seed or 0, kwargs.get("initial_epoch", 0))
+      y, batch_size = None, None
+      kwargs.setdefault("steps_per_epoch", steps)
+      kwargs["shuffle"] = False  # the dataset orders each epoch itself
+    elif not fit_data.is_paired(x):
+      raise ValueError(f"Supernet.fit takes {fit_data.FORMATS}; got "
+                       f"{type(x).__name__}")
+    if not self.built:
+      self.adopt_input_channels(fit_data.image_channels(x))
     callbacks = list(callbacks or [])
     for kind in (bilevel.ArchPhase, bilevel.TemperatureAnnealing):
       if not any(isinstance(c, kind) for c in callbacks):
         callbacks.append(kind())
-    channels = _image_channels(args[0] if args else kwargs.get("x"))
-    if channels and not self.built:
-      self.adopt_input_channels(channels)
     with self.distribute_strategy.scope():
       self.build_for_input()
       self.bilevel.build_optimizers()
-    return super().fit(*args, callbacks=callbacks, **kwargs)
+    return super().fit(x, y, batch_size=batch_size, epochs=epochs,
+                       callbacks=callbacks, **kwargs)
 
   # -- derivation ----------------------------------------------------------------
+
+  def derive(self, target: float | None = None, metric: str = "mflops",
+             name: str | None = None, latency_table=None, band: float = 0.9):
+    """The searched architecture: the argmax child, brought into
+    ``[band * target, target]`` when a target is given (see
+    ``search.derive.fit_budget``).
+
+    Args:
+      target: the budget in ``metric``'s unit, or None for the plain argmax.
+      metric: mflops, mparams or latency_ms (needs ``latency_table``).
+      name: the ArchSpec's name (default: ``SPACE_searched``).
+      latency_table: a LatencyTable, for ``latency_ms``.
+      band: the lowest acceptable fraction of the target.
+    """
+    cost_of = derive.child_cost(self.space, metric, self.num_classes,
+                                latency_table, self.input_channels)
+    choices, _ = derive.derive_within_budget(self.space, self.logits(),
+                                             cost_of, target, band)
+    return derive.derive_arch(self.space, choices,
+                              name or f"{self.space.name}_searched")
 
   def derive_argmax(self, name: str | None = None):
     """FBNetV2: the ArchSpec of every decision's most likely option."""
