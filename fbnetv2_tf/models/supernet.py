@@ -324,10 +324,19 @@ class Supernet(keras.Model):
     return step.metrics if step is not None else super().metrics
 
   def train_step(self, data):
-    return self.bilevel.train_step(data)
+    return self._reducible(self.bilevel.train_step(data))
 
   def test_step(self, data):
-    return self.bilevel.test_step(data)
+    return self._reducible(self.bilevel.test_step(data))
+
+  def _reducible(self, logs):
+    # Under MultiWorkerMirroredStrategy Keras averages each logged value
+    # across workers along axis 0, which a scalar lacks (ValueError); a
+    # one-element vector averages to the scalar.
+    if isinstance(self.distribute_strategy,
+                  tf.distribute.MultiWorkerMirroredStrategy):
+      return {k: ops.reshape(v, (1,)) for k, v in logs.items()}
+    return logs
 
   def fit(self, x=None, y=None, batch_size=None, epochs=1, callbacks=None,
           **kwargs):
@@ -366,6 +375,14 @@ class Supernet(keras.Model):
       self.bilevel.build_optimizers()
     return super().fit(x, y, batch_size=batch_size, epochs=epochs,
                        callbacks=callbacks, **kwargs)
+
+  def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+    # Under a strategy Keras first reduces one distributed batch to a single
+    # one ("MEAN") to build the model symbolically; MultiWorkerMirroredStrategy
+    # cannot reduce a batch of images that way (ValueError on a PerReplica).
+    # fit() has built the supernet and both optimizers eagerly already.
+    if not self.built:
+      super()._maybe_symbolic_build(iterator, data_batch)
 
   # -- derivation ----------------------------------------------------------------
 
