@@ -1,11 +1,14 @@
-"""Search callbacks: architecture logging and the NaN stop. (The temperature
-schedule and the warm-up switch are part of the step: ``search.bilevel``.)"""
+"""Callbacks of the search and training jobs: architecture logging, the NaN
+stop and the run's progress line. (The temperature schedule and the warm-up
+switch are part of the step: ``search.bilevel``.)"""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import sys
+import time
 
 import keras
 import numpy as np
@@ -42,6 +45,46 @@ class StopOnNaN(keras.callbacks.Callback):
       self.failure = (f"{', '.join(bad)} became non-finite in epoch "
                       f"{self._epoch + 1}, step {batch + 1}")
       self.model.stop_training = True
+
+
+def _duration(seconds: float) -> str:
+  minutes, seconds = divmod(round(seconds), 60)
+  hours, minutes = divmod(minutes, 60)
+  return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
+
+
+class RunProgress(keras.callbacks.Callback):
+  """After each epoch, one line with the time spent and an estimate of the
+  time left in the whole run (Keras' own bar estimates one epoch at most).
+
+  Args:
+    what: names the run ("search", "training").
+    stream: where the line goes (default: stdout).
+  """
+
+  def __init__(self, what: str, stream=None):
+    super().__init__()
+    self.what = what
+    self.stream = stream
+    self._start = None
+    self._first_epoch = 0
+
+  def on_train_begin(self, logs=None):
+    self._start = time.monotonic()
+    self._first_epoch = None
+
+  def on_epoch_begin(self, epoch, logs=None):
+    if self._first_epoch is None:
+      self._first_epoch = epoch  # a resumed run starts later
+
+  def on_epoch_end(self, epoch, logs=None):
+    epochs = self.params.get("epochs") or epoch + 1
+    done = epoch + 1 - self._first_epoch
+    elapsed = time.monotonic() - self._start
+    left = elapsed / done * (epochs - epoch - 1)
+    print(f"{self.what}: epoch {epoch + 1}/{epochs} done, "
+          f"{_duration(elapsed)} elapsed, about {_duration(left)} left",
+          file=self.stream or sys.stdout, flush=True)
 
 
 class ArchLogger(keras.callbacks.Callback):

@@ -11,10 +11,13 @@ def define_search_flags() -> None:
   flags.DEFINE_string("space", "tiny32",
                       "A built-in search space (tiny32, fbnetv2_f, fbnet_v1) "
                       "or a search-space JSON file.")
-  flags.DEFINE_integer("warmup_epochs", 2,
-                       "Epochs that train the weights only.", lower_bound=0)
-  flags.DEFINE_enum("loss", "budget", ["budget", "additive", "fbnet", "none"],
-                    "Architecture loss: budget meets the target with an "
+  flags.DEFINE_integer("warmup_epochs", None,
+                       "Epochs that train the weights only (default: 20 % "
+                       "of --epochs, rounded: 2 of the default 10).",
+                       lower_bound=0)
+  flags.DEFINE_enum("loss", None, ["budget", "additive", "fbnet", "none"],
+                    "Architecture loss (default: budget with a target, none "
+                    "without): budget meets the target with an "
                     "augmented Lagrangian (derived arch at or under it); "
                     "additive CE + lambda*cost/target; fbnet "
                     "CE*a*log(cost)^b; none CE only.")

@@ -1,7 +1,9 @@
-"""Callback helpers: the heatmap labels options by their values."""
+"""Callback helpers: option labels, the heatmap, the progress line."""
 
+import io
 import os
 
+from fbnetv2_tf import callbacks
 from fbnetv2_tf.callbacks import option_labels, plot_probabilities
 from fbnetv2_tf.specs import builtin_spaces
 
@@ -23,3 +25,20 @@ def test_the_heatmap_is_written_atomically(tmp_path):
   assert os.listdir(tmp_path) == ["p.png"]
   with open(path, "rb") as f:
     assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_progress_line_estimates_the_time_left_of_the_whole_run(
+    monkeypatch):
+  clock = iter([100.0, 130.0, 190.0])  # begin, after epoch 3, after epoch 4
+  monkeypatch.setattr(callbacks.time, "monotonic", lambda: next(clock))
+  stream = io.StringIO()
+  progress = callbacks.RunProgress("search", stream)
+  progress.set_params({"epochs": 10})
+  progress.on_train_begin()
+  progress.on_epoch_begin(2)  # resumed: two epochs were done before
+  progress.on_epoch_end(2)
+  progress.on_epoch_begin(3)
+  progress.on_epoch_end(3)
+  assert stream.getvalue().splitlines() == [
+      "search: epoch 3/10 done, 0m30s elapsed, about 3m30s left",
+      "search: epoch 4/10 done, 1m30s elapsed, about 4m30s left"]

@@ -19,6 +19,10 @@ from fbnetv2_tf.training import run_setup
 FLAGS = flags.FLAGS
 SEARCH_FLAGS = cli.flag_definitions("search")
 
+# The share of the epochs that trains the weights only, unless
+# --warmup_epochs says otherwise: 2 of the default 10, the main search's
+# warm-up in every measurement of the README; 0 for a 1-epoch smoke run.
+WARMUP_FRACTION = 0.2
 _UNITS = {"mflops": "MFLOPs", "mparams": "M params", "latency_ms": "ms"}
 
 
@@ -37,6 +41,8 @@ def resource_loss():
   if target is not None and metric != next(iter(targets)):
     raise cli.UserError(f"--cost_metric={metric} does not match the target's "
                         "metric")
+  if FLAGS.loss is None:
+    FLAGS.loss = "none" if target is None else "budget"
   if FLAGS.loss in ("budget", "additive") and target is None:
     raise cli.UserError(f"--loss={FLAGS.loss} needs a target: "
                         "--target_mflops, --target_mparams or --target_ms")
@@ -52,6 +58,8 @@ def search_config(loss):
   """The SearchConfig the flags ask for."""
   from fbnetv2_tf.search.config import SearchConfig  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.search.schedules import TemperatureSchedule  # pylint: disable=g-import-not-at-top
+  if FLAGS.warmup_epochs is None:
+    FLAGS.warmup_epochs = round(WARMUP_FRACTION * FLAGS.epochs)
   if FLAGS.warmup_epochs > FLAGS.epochs:
     raise cli.UserError(f"--warmup_epochs={FLAGS.warmup_epochs} exceeds "
                         f"--epochs={FLAGS.epochs}")

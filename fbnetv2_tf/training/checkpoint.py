@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 import keras
 import numpy as np
 
-from fbnetv2_tf.callbacks import StopOnNaN, non_finite_metrics
+from fbnetv2_tf.callbacks import RunProgress, StopOnNaN, non_finite_metrics
 from fbnetv2_tf.cli import UserError
 from fbnetv2_tf.specs.files import write_atomically
 
@@ -133,6 +133,8 @@ def resumable_fit(model, directory: str, optimizers: Callable[[], Sequence],
   if first_epoch:
     print(f"Resuming from {path}: {first_epoch} of {epochs} epochs done.")
   stop = StopOnNaN()
+  if fit_kwargs.get("verbose", "auto"):
+    callbacks = [*callbacks, RunProgress(what)]
   fitted = model.fit(make_dataset(first_epoch), epochs=epochs,
                      initial_epoch=first_epoch,
                      steps_per_epoch=steps_per_epoch,
