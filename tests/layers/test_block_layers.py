@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from fbnetv2_tf import layers
+from tests.testing.configs import assert_config_holds_init_arguments
 from tests.testing.models import random_images
 
 LAYER_CASES = {
@@ -56,10 +57,7 @@ def test_layer_saves_and_reloads_with_identical_outputs(case, tmp_path):
 
 @pytest.mark.parametrize("case", sorted(LAYER_CASES))
 def test_get_config_returns_the_init_arguments(case):
-  layer = LAYER_CASES[case][0]()
-  config = layer.get_config()
-  clone = type(layer).from_config(config)
-  assert clone.get_config() == config
+  assert_config_holds_init_arguments(LAYER_CASES[case][0]())
 
 
 def test_channel_shuffle_interleaves_groups():

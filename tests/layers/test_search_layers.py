@@ -10,6 +10,7 @@ from fbnetv2_tf.layers.channel_mask import ChannelMask, prefix_masks
 from fbnetv2_tf.layers.gumbel import ArchDecision
 from fbnetv2_tf.layers.masked_inverted_residual import MaskedInvertedResidual
 from fbnetv2_tf.layers.mixed_block import MixedBlock
+from tests.testing.configs import assert_config_holds_init_arguments
 from tests.testing.models import random_images
 
 
@@ -164,6 +165,7 @@ def test_masked_inverted_residual_zeroes_masked_channels_after_bn():
 ])
 def test_search_layers_round_trip_through_their_config(make):
   layer = make()
+  assert_config_holds_init_arguments(layer)
   clone = keras.saving.deserialize_keras_object(
       keras.saving.serialize_keras_object(layer))
   assert type(clone) is type(layer)

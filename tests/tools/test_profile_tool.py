@@ -12,7 +12,6 @@ from fbnetv2_tf.cost.counting import count_arch
 from fbnetv2_tf.models import zoo
 from fbnetv2_tf.specs import archs_from_json, to_arch_string
 from tests.testing.cli import assert_one_line_error, run_tool
-from tests.testing.paths import REFERENCE_DIR
 
 TWO_MODELS = {
     "wd1": {"input_size": 64, "width_divisor": 1, "stages": [
@@ -47,12 +46,9 @@ def test_json_on_a_file_reports_every_model(tmp_path):
                          "input_size": arch.input_size}
 
 
-def test_json_on_the_reference_file_matches_published_numbers():
-  path = REFERENCE_DIR / "fbnet_archs.json"
-  if not path.exists():
-    pytest.skip(f"reference data not found at {path}")
-  published = json.loads((REFERENCE_DIR / "published_numbers.json").read_text())
-  got = _json_counts(f"--arch={path}")
+def test_json_on_the_shipped_archs_file_matches_published_numbers():
+  published = json.loads(zoo.NUMBERS_FILE.read_text())
+  got = _json_counts(f"--arch={zoo.ARCHS_FILE}")
   assert set(got) == set(published)
   for name, figures in published.items():
     assert got[name]["flops_m"] == pytest.approx(figures["flops_m"], rel=1e-3)

@@ -124,9 +124,9 @@ def test_a_nan_loss_stops_with_a_message_and_an_intact_checkpoint(tmp_path):
                     "--warmup_epochs=3", "--target_mflops=0.3",
                     "--weight_lr=1e12", *QUICK, timeout=900)
   assert_one_line_error(result, "non-finite", "checkpoint")
-  if (out / "checkpoint.npz").exists():
-    for value in _checkpoint_state(out):
-      assert np.all(np.isfinite(value))
+  # It diverges in the first epoch, so no checkpoint was written (a NaN after
+  # a good epoch keeps that epoch's: tests/training/test_checkpoint.py).
+  assert not (out / "checkpoint.npz").exists()
 
 
 @pytest.mark.slow
