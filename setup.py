@@ -1,8 +1,10 @@
 """Installs fbnetv2_tf, its absl binaries and their pinned dependencies.
 
-The pins are the versions found to work together (see README, Dependencies):
-tensorflow-model-optimization 0.8.1 pins absl-py ~= 1.2, and ai-edge-litert
-2.3 is the LiteRT interpreter that works with numpy 2 beside TensorFlow.
+The pins are the versions found to work together (see README, Dependencies),
+and only packages the code imports: ai-edge-litert 2.3 is the LiteRT
+interpreter that works with numpy 2 beside TensorFlow; absl-py stays below
+2 for tensorflow-model-optimization 0.8.1 (it pins absl-py ~= 1.2), which
+quantization-aware training will add together with tf-keras.
 """
 
 from setuptools import find_packages, setup
@@ -27,8 +29,6 @@ setup(
     install_requires=[
         "tensorflow~=2.21.0",
         "keras>=3.13,<3.16",
-        "tf-keras~=2.21.0",
-        "tensorflow-model-optimization==0.8.1",
         "ai-edge-litert~=2.3.0",
         "absl-py>=1.2,<2",
         "numpy>=2.0,<2.5",
