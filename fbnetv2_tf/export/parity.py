@@ -18,14 +18,23 @@ RELATIVE_TOLERANCE = 1e-4
 
 
 def run_tflite(flatbuffer: bytes, x: np.ndarray) -> np.ndarray:
-  """Runs a single-input, single-output model on ``x`` in LiteRT."""
+  """Runs a single-input, single-output model on float ``x`` in LiteRT;
+  returns float outputs (an int8 input is quantized and an int8 output
+  dequantized with the model's own scale and zero point)."""
   interpreter = Interpreter(model_content=flatbuffer)
   interpreter.allocate_tensors()
   (inp,), (out,) = (interpreter.get_input_details(),
                     interpreter.get_output_details())
+  if inp["dtype"] == np.int8:
+    scale, zero = inp["quantization"]
+    x = np.clip(np.round(x / scale + zero), -128, 127)
   interpreter.set_tensor(inp["index"], x.astype(inp["dtype"]))
   interpreter.invoke()
-  return interpreter.get_tensor(out["index"])
+  y = interpreter.get_tensor(out["index"])
+  if out["dtype"] == np.int8:
+    scale, zero = out["quantization"]
+    y = (y.astype(np.float32) - zero) * scale
+  return y
 
 
 @dataclasses.dataclass(frozen=True)
