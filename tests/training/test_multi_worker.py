@@ -15,7 +15,7 @@ from fbnetv2_tf.specs import builtin_spaces
 from tests.testing.paths import REPO_ROOT
 
 ARGS = ("--strategy=multi_worker", "--epochs=2", "--warmup_epochs=1",
-        "--target_mflops=0.25", "--max_train_images=320", "--batch_size=32",
+        "--target_mflops=0.25", "--max_train_images=192", "--batch_size=32",
         "--verbose=0")
 
 
