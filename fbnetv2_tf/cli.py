@@ -9,7 +9,7 @@ import importlib.util
 import logging
 import os
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
 from absl import app
 from absl import flags
@@ -99,17 +99,18 @@ def report_user_errors(main):
   return wrapper
 
 
-def run_binary(description: str, define_flags: Callable[[], None], main,
+def run_binary(binary: str, description: str, main,
                required: Sequence[str] = ()) -> None:
   """Runs an absl binary whose ``--help`` and ``--helpshort`` show
-  ``description`` and every flag ``define_flags`` defines.
+  ``description`` and every flag ``flags/BINARY.py`` defines (its
+  ``define_BINARY_flags``).
 
   absl prints the docstring of ``__main__`` and the key flags of the module
   named ``sys.argv[0]``; a console script's ``__main__`` is a generated
   stub and the flags live in ``flags/``, so both are set here.
   """
   before = set(flags.FLAGS)
-  define_flags()
+  getattr(flag_definitions(binary), f"define_{binary}_flags")()
   for name in sorted(set(flags.FLAGS) - before):
     flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
   flags.mark_flags_as_required(list(required))

@@ -14,7 +14,6 @@ from fbnetv2_tf import cli
 from fbnetv2_tf.models import arch_source
 
 FLAGS = flags.FLAGS
-EXPORT_FLAGS = cli.flag_definitions("export")
 
 
 def main(argv):
@@ -33,8 +32,7 @@ def main(argv):
 
 
 def run():
-  cli.run_binary(__doc__, EXPORT_FLAGS.define_export_flags, main,
-                 required=["arch", "output_dir"])
+  cli.run_binary("export", __doc__, main, required=["arch", "output_dir"])
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from fbnetv2_tf.cost import report
 from fbnetv2_tf.models import arch_source
 
 FLAGS = flags.FLAGS
-PROFILE_FLAGS = cli.flag_definitions("profile")
 
 
 def main(argv):
@@ -33,8 +32,7 @@ def main(argv):
 
 
 def run():
-  cli.run_binary(__doc__, PROFILE_FLAGS.define_profile_flags, main,
-                 required=["arch"])
+  cli.run_binary("profile", __doc__, main, required=["arch"])
 
 
 if __name__ == "__main__":

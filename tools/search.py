@@ -17,7 +17,6 @@ from fbnetv2_tf.specs.arch_string import to_arch_string
 from fbnetv2_tf.training import run_setup
 
 FLAGS = flags.FLAGS
-SEARCH_FLAGS = cli.flag_definitions("search")
 
 # The share of the epochs that trains the weights only, unless
 # --warmup_epochs says otherwise: 2 of the default 10, the main search's
@@ -112,8 +111,7 @@ def main(argv):
 
 
 def run():
-  cli.run_binary(__doc__, SEARCH_FLAGS.define_search_flags, main,
-                 required=["output_dir"])
+  cli.run_binary("search", __doc__, main, required=["output_dir"])
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from fbnetv2_tf.specs.arch_string import to_arch_string
 from fbnetv2_tf.training import run_setup
 
 FLAGS = flags.FLAGS
-TRAIN_FLAGS = cli.flag_definitions("train")
 
 
 def main(argv):
@@ -47,8 +46,7 @@ def main(argv):
 
 
 def run():
-  cli.run_binary(__doc__, TRAIN_FLAGS.define_train_flags, main,
-                 required=["arch", "output_dir"])
+  cli.run_binary("train", __doc__, main, required=["arch", "output_dir"])
 
 
 if __name__ == "__main__":
