@@ -130,19 +130,6 @@ def test_a_nan_loss_stops_with_a_message_and_an_intact_checkpoint(tmp_path):
   assert not (out / "checkpoint.npz").exists()
 
 
-@pytest.mark.slow
-def test_a_mirrored_search_on_two_cpu_replicas(tmp_path):
-  out = tmp_path / "mirrored"
-  result = run_tool("search", f"--output_dir={out}", "--epochs=2",
-                    "--warmup_epochs=1", "--target_mflops=0.3",
-                    "--strategy=mirrored", "--cpu_replicas=2",
-                    "--max_train_images=192", "--batch_size=32", "--verbose=0",
-                    timeout=900)
-  assert result.returncode == 0, result.stderr[-3000:]
-  history = json.loads((out / "search_result.json").read_text())["history"]
-  assert np.all(np.isfinite(history["loss"])) and history["arch_ce"][-1] > 0
-
-
 def test_flags_come_from_a_flagfile_too(tmp_path):
   flagfile = tmp_path / "search.flags"
   flagfile.write_text("--dataset=mnist_typo\n--target_mflops=1\n")

@@ -19,9 +19,11 @@ sys.path.insert(0, ".")
 from fbnetv2_tf.models.supernet import Supernet
 from fbnetv2_tf.cost.losses import ResourceLoss
 from fbnetv2_tf.search.config import SearchConfig
-from fbnetv2_tf.training.strategy import make_strategy, split_cpu
+from fbnetv2_tf.training import run_setup
+from fbnetv2_tf.training.strategy import make_strategy
 from tests.testing.models import MICRO_SPACE
-split_cpu(2)
+# What --strategy=mirrored --cpu_replicas=2 gives the binaries.
+mirrored = run_setup.strategy("mirrored", 2)
 rng = np.random.default_rng(0)
 half = rng.normal(0, 1, (8, 16, 16, 1)).astype("float32")
 labels = (np.arange(8) % 4).astype("int32")
@@ -44,7 +46,7 @@ def one_step(strategy):
           strategy.num_replicas_in_sync)
 
 w1, a1, n1 = one_step(make_strategy("default"))
-w2, a2, n2 = one_step(make_strategy("mirrored"))
+w2, a2, n2 = one_step(mirrored)
 moved = max(float(np.max(np.abs(a))) for a in a1)
 print(json.dumps({
     "replicas": [n1, n2], "logit_move": moved,
