@@ -41,3 +41,39 @@ def float_ops(flatbuffer: bytes) -> list[str]:
           if op["op_name"] not in BOUNDARY_OPS
           and any(dtypes.get(i) in (np.float32, np.float16)
                   for i in op["outputs"])]
+
+
+def xnnpack_partitions(flatbuffer: bytes) -> int:
+  """How many partitions LiteRT's default XNNPACK delegate makes of the
+  graph: each is one DELEGATE node; 1 means the whole graph runs on
+  XNNPACK, more means ops between them fall back to the builtin kernels."""
+  interpreter = Interpreter(model_content=flatbuffer, num_threads=1)
+  interpreter.allocate_tensors()
+  return sum(op["op_name"] == "DELEGATE"
+             for op in interpreter._get_ops_details())  # pylint: disable=protected-access
+
+
+def dynamic_tensors(flatbuffer: bytes) -> list[str]:
+  """Names of tensors with a free (-1) dimension in their shape signature."""
+  interpreter = _interpreter(flatbuffer)
+  return [t["name"] for t in interpreter.get_tensor_details()
+          if np.any(t["shape_signature"] < 0)]
+
+
+def unfolded_batch_norms(flatbuffer: bytes) -> int:
+  """MUL-by-constant ops that feed an ADD-of-constant: the pattern an
+  inference BatchNorm leaves when the converter did not fold it into the
+  preceding conv. 0 for a properly folded graph."""
+  interpreter = _interpreter(flatbuffer)
+  ops = interpreter._get_ops_details()  # pylint: disable=protected-access
+  produced = {i for op in ops for i in op["outputs"]}
+  graph_inputs = {t["index"] for t in interpreter.get_input_details()}
+
+  def has_constant(op):
+    return any(i >= 0 and i not in produced and i not in graph_inputs
+               for i in op["inputs"])
+
+  scaled = {i for op in ops if op["op_name"] == "MUL" and has_constant(op)
+            for i in op["outputs"]}
+  return sum(op["op_name"] == "ADD" and has_constant(op)
+             and any(i in scaled for i in op["inputs"]) for op in ops)

@@ -60,6 +60,30 @@ def _representative(images: np.ndarray) -> Iterable[list[np.ndarray]]:
   return batches
 
 
+def calibration_sample(data, seed: int = 0,
+                       count: int = CALIBRATION_IMAGES) -> np.ndarray:
+  """``count`` training images of ``data`` (an ImageData) drawn at random,
+  normalized as the model takes them: the representative dataset."""
+  from fbnetv2_tf.data import normalize  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(seed)
+  pick = rng.choice(len(data.train_images),
+                    min(count, len(data.train_images)), replace=False)
+  return normalize(data.train_images[np.sort(pick)])
+
+
+def configure_int8(converter, calibration_images: np.ndarray,
+                   int8_io: bool) -> None:
+  """Sets ``converter`` up for full-integer int8 with only builtin int8
+  kernels, so an op without one fails the conversion instead of staying in
+  float."""
+  converter.optimizations = [tf.lite.Optimize.DEFAULT]
+  converter.representative_dataset = _representative(calibration_images)
+  converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+  if int8_io:
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+
+
 def convert_to_tflite(model: keras.Model, mode: str = "fp32",
                       calibration_images: np.ndarray | None = None,
                       int8_io: bool = False) -> bytes:
@@ -88,17 +112,12 @@ def convert_to_tflite(model: keras.Model, mode: str = "fp32",
     model.export(saved, format="tf_saved_model",
                  input_signature=input_signature(model), verbose=False)
     converter = tf.lite.TFLiteConverter.from_saved_model(saved)
-    if mode != "fp32":
+    if mode in ("fp16", "dynamic"):
       converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if mode == "fp16":
       converter.target_spec.supported_types = [tf.float16]
     if mode == "int8":
-      converter.representative_dataset = _representative(calibration_images)
-      converter.target_spec.supported_ops = [
-          tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-      if int8_io:
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+      configure_int8(converter, calibration_images, int8_io)
     return converter.convert()
 
 

@@ -85,3 +85,12 @@ def test_bad_requests_are_one_line_errors(model, mode, calibration, fragment):
   with pytest.raises(ValueError, match=fragment) as error:
     tflite.convert_to_tflite(model, mode, calibration)
   assert "\n" not in str(error.value)
+
+
+def test_fp32_graph_is_folded_static_and_one_xnnpack_partition(flatbuffers):
+  fp32 = flatbuffers["fp32"]
+  assert graph.unfolded_batch_norms(fp32) == 0
+  assert graph.dynamic_tensors(fp32) == []
+  assert graph.xnnpack_partitions(fp32) == 1
+  # int8 h-swish has no XNNPACK kernel on this stack: the graph splits.
+  assert graph.xnnpack_partitions(flatbuffers["int8"]) > 1
