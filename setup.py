@@ -2,9 +2,10 @@
 
 The pins are the versions found to work together (see README, Dependencies),
 and only packages the code imports: ai-edge-litert 2.3 is the LiteRT
-interpreter that works with numpy 2 beside TensorFlow; absl-py stays below
-2 for tensorflow-model-optimization 0.8.1 (it pins absl-py ~= 1.2), which
-quantization-aware training will add together with tf-keras.
+interpreter that works with numpy 2 beside TensorFlow; quantization-aware
+training needs tensorflow-model-optimization 0.8.1 and the tf-keras of the
+pinned TensorFlow (tfmot quantizes only Keras 2 models), and absl-py stays
+below 2 because tfmot 0.8.1 pins absl-py ~= 1.2.
 """
 
 from setuptools import find_packages, setup
@@ -40,6 +41,8 @@ setup(
         # tfds 4.9.10 (through etils) needs it to prepare catalog datasets.
         "importlib-resources~=7.1",
         "pillow>=10,<14",  # image folders; matplotlib needs it too
+        "tf-keras~=2.21.0",
+        "tensorflow-model-optimization==0.8.1",
     ],
     extras_require={"test": ["pytest~=9.0", "pytest-xdist~=3.8", "setuptools>=65"]},
     entry_points={"console_scripts": [

@@ -1,52 +1,222 @@
-"""ArchSpec to `.keras` and `.tflite` files with a LiteRT parity check."""
+"""A Keras child model to TFLite files in one or more modes, each checked.
+
+For every mode, ``NAME.MODE.tflite`` and ``NAME.MODE.json`` go into the
+output directory, both written atomically. The JSON holds the deployment
+checks: LiteRT vs Keras on one image (the first test image
+given a dataset, else a random one), the op list, ops left in float, XNNPACK
+partitions, unfolded BatchNorms, dynamic tensors, file size, and, given a
+dataset, the test accuracy of the float model and of the file with their
+top-1 agreement; host latency through LiteRT last, all modes interleaved.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import subprocess
+import sys
 
 import keras
+import numpy as np
 
-from fbnetv2_tf.cost.counting import count_arch
-from fbnetv2_tf.export import parity, tflite
-from fbnetv2_tf.models.child_model import build_child_model
-from fbnetv2_tf.specs.arch_spec import ArchSpec
+from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.export import graph, latency, parity, sources, tflite
+from fbnetv2_tf.specs.files import write_atomically
+
+MODES = (*tflite.POST_TRAINING_MODES, "qat")
+# Modes whose graphs must be integer-only between the float ends.
+INTEGER_MODES = ("int8", "qat")
+_EVAL_BATCH = 256
 
 
 @dataclasses.dataclass(frozen=True)
-class ExportResult:
-  name: str
-  keras_path: str
-  tflite_path: str
-  tflite_bytes: int
-  mflops: float
-  parity: parity.Parity
+class ExportJob:
+  """What to export and check.
+
+  Attributes:
+    output_dir: where the files go (created).
+    modes: some of ``MODES``.
+    data: an ImageData at the model's input size: calibration images for
+      int8, test images for the accuracy check. Required for int8 and qat.
+    dataset: the dataset's name and ``data_dir``, for the QAT process.
+    data_dir: see ``dataset``.
+    max_train_images: QAT fine-tunes on a subset of this size.
+    qat_epochs: QAT fine-tuning epochs.
+    int8_io: int8 and qat: int8 input and output instead of float32.
+    max_eval_images: accuracy on at most this many test images.
+    latency: the host latency protocol; None skips timing.
+    seed: seeds calibration sampling and QAT.
+  """
+
+  output_dir: str
+  modes: tuple[str, ...] = ("fp32",)
+  data: object = None
+  dataset: str | None = None
+  data_dir: str | None = None
+  max_train_images: int | None = None
+  qat_epochs: int = 1
+  int8_io: bool = False
+  max_eval_images: int | None = None
+  latency: latency.Protocol | None = latency.Protocol()
+  seed: int = 0
+
+
+@dataclasses.dataclass
+class ExportReport:
+  """What one exported file is and how it checked out."""
+
+  model: str
+  mode: str
+  path: str
+  bytes: int
+  ops: dict
+  float_ops: list
+  xnnpack_partitions: int
+  unfolded_batch_norms: int
+  dynamic_tensors: int
+  parity: dict
+  accuracy: dict | None = None
+  latency: dict | None = None
 
   def summary(self) -> str:
-    status = "ok" if self.parity.ok else "MISMATCH"
-    return (f"{self.name}: {self.mflops:.2f} MFLOPs -> {self.tflite_path} "
-            f"({self.tflite_bytes / 2**20:.1f} MiB); LiteRT vs Keras max |diff| "
-            f"{self.parity.max_abs_diff:.2e} (tolerance "
-            f"{self.parity.tolerance:.0e}): {status}")
+    parts = [f"{self.model} {self.mode}: {self.path} "
+             f"({self.bytes / 2**20:.2f} MiB)",
+             f"max |diff| vs Keras {self.parity['max_abs_diff']:.2e}",
+             f"{self.xnnpack_partitions} XNNPACK partition(s)"]
+    if self.mode in INTEGER_MODES:
+      parts.append(f"{len(self.float_ops)} float op(s)")
+    if self.accuracy:
+      parts.append(f"accuracy {self.accuracy['tflite']:.4f} (Keras "
+                   f"{self.accuracy['keras']:.4f}, top-1 agreement "
+                   f"{self.accuracy['top1_agreement']:.4f})")
+    if self.latency:
+      parts.append(f"{self.latency['median_ms']:.3f} ms "
+                   f"({self.latency['threads']} thread(s))")
+    return "; ".join(parts)
+
+
+def check_job(model: keras.Model, job: ExportJob) -> None:
+  """One-line errors for modes and data before any work starts."""
+  unknown = [m for m in job.modes if m not in MODES]
+  if unknown or not job.modes:
+    raise UserError(f"unknown export mode {', '.join(unknown) or '(none)'}; "
+                    f"known: {', '.join(MODES)}")
+  needs_data = [m for m in job.modes if m in INTEGER_MODES]
+  if needs_data and job.data is None:
+    raise UserError(f"mode {needs_data[0]} needs a dataset (calibration "
+                    "images from its training split)")
+  if "qat" in job.modes and job.dataset is None:
+    raise UserError("mode qat needs the dataset's name to fine-tune on")
+  if job.data is not None:
+    sources.check_data_fits(model, job.data)
+
+
+def export_model(model: keras.Model, job: ExportJob,
+                 keras_path: str | None = None) -> list[ExportReport]:
+  """Exports ``model`` in every mode of ``job``; ``keras_path`` is the model
+  saved as ``.keras`` (QAT loads it in its own process; saved here if
+  missing)."""
+  check_job(model, job)
+  os.makedirs(job.output_dir, exist_ok=True)
+  flatbuffers = {}
+  for mode in job.modes:
+    path = os.path.join(job.output_dir, f"{model.name}.{mode}.tflite")
+    if mode == "qat":
+      if keras_path is None:
+        keras_path = os.path.join(job.output_dir, f"{model.name}.keras")
+        save_keras_atomically(model, keras_path)
+      run_qat_process(keras_path, path, job)
+      with open(path, "rb") as f:
+        flatbuffers[mode] = f.read()
+    else:
+      flatbuffers[mode] = _post_training(model, mode, job)
+      write_atomically(path, flatbuffers[mode])
+  timings = (latency.measure(flatbuffers, job.latency) if job.latency
+             else {})
+  reports = []
+  for mode, flatbuffer in flatbuffers.items():
+    report = check_file(model, mode, flatbuffer, job)
+    if mode in timings:
+      report.latency = {**dataclasses.asdict(timings[mode]),
+                        "threads": job.latency.threads}
+    stem = os.path.join(job.output_dir, f"{model.name}.{mode}")
+    write_atomically(f"{stem}.json",
+                     json.dumps(dataclasses.asdict(report), indent=1) + "\n")
+    reports.append(report)
+  return reports
+
+
+def _post_training(model, mode: str, job: ExportJob) -> bytes:
+  calibration = (tflite.calibration_sample(job.data, job.seed)
+                 if mode == "int8" else None)
+  return tflite.convert_to_tflite(model, mode, calibration, job.int8_io)
+
+
+def check_file(model: keras.Model, mode: str, flatbuffer: bytes,
+               job: ExportJob) -> ExportReport:
+  """The deployment checks of one exported flatbuffer."""
+  image = None
+  if job.data is not None:
+    from fbnetv2_tf.data import normalize  # pylint: disable=g-import-not-at-top
+    image = normalize(job.data.test_images[:1])
+  check = parity.check_parity(model, flatbuffer, image)
+  report = ExportReport(
+      model=model.name, mode=mode,
+      path=os.path.join(job.output_dir, f"{model.name}.{mode}.tflite"),
+      bytes=len(flatbuffer), ops=graph.op_counts(flatbuffer),
+      float_ops=graph.float_ops(flatbuffer),
+      xnnpack_partitions=graph.xnnpack_partitions(flatbuffer),
+      unfolded_batch_norms=graph.unfolded_batch_norms(flatbuffer),
+      dynamic_tensors=len(graph.dynamic_tensors(flatbuffer)),
+      parity={"max_abs_diff": check.max_abs_diff,
+              "tolerance": check.tolerance, "ok": check.ok})
+  if job.data is not None:
+    report.accuracy = _accuracy(model, flatbuffer, job)
+  return report
+
+
+def _accuracy(model, flatbuffer: bytes, job: ExportJob) -> dict:
+  from fbnetv2_tf.data import normalize  # pylint: disable=g-import-not-at-top
+  images = job.data.test_images[:job.max_eval_images]
+  labels = job.data.test_labels[:job.max_eval_images]
+  x = normalize(images)
+  float_top1 = np.argmax(model.predict(x, batch_size=_EVAL_BATCH, verbose=0),
+                         axis=-1)
+  tflite_top1 = np.argmax(parity.TFLiteRunner(flatbuffer).predict(x), axis=-1)
+  return {"images": int(len(labels)),
+          "keras": float(np.mean(float_top1 == labels)),
+          "tflite": float(np.mean(tflite_top1 == labels)),
+          "top1_agreement": float(np.mean(float_top1 == tflite_top1))}
+
+
+def run_qat_process(keras_path: str, output: str, job: ExportJob) -> None:
+  """Runs ``fbnetv2_tf.export.qat`` in its own process (tfmot switches the
+  process it is imported into to legacy Keras); its one-line error becomes
+  this process's."""
+  command = [sys.executable, "-m", "fbnetv2_tf.export.qat",
+             f"--model={keras_path}", f"--output={output}",
+             f"--dataset={job.dataset}", f"--epochs={job.qat_epochs}",
+             f"--seed={job.seed}"]
+  if job.data_dir:
+    command.append(f"--data_dir={job.data_dir}")
+  if job.max_train_images:
+    command.append(f"--max_train_images={job.max_train_images}")
+  if job.int8_io:
+    command.append("--int8_io")
+  env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+  # Its progress goes to this process's stdout; stderr is kept for errors.
+  result = subprocess.run(command, env=env, stdout=None,
+                          stderr=subprocess.PIPE, text=True, check=False)
+  if result.returncode != 0:
+    errors = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+    if errors:
+      raise UserError(errors[-1][len("error: "):])
+    raise RuntimeError(f"quantization-aware training failed:\n"
+                       f"{result.stderr[-4000:]}")
 
 
 def save_keras_atomically(model: keras.Model, path: str) -> None:
   tmp = f"{path[:-len('.keras')]}.tmp{os.getpid()}.keras"
   model.save(tmp)
   os.replace(tmp, path)
-
-
-def export_arch(arch: ArchSpec, output_dir: str, num_classes: int = 1000,
-                weights: str | None = None) -> ExportResult:
-  """Builds ``arch``, optionally loads weights, writes .keras and .tflite."""
-  model = build_child_model(arch, num_classes=num_classes)
-  if weights:
-    model.load_weights(weights)
-  keras_path = os.path.join(output_dir, f"{arch.name}.keras")
-  tflite_path = os.path.join(output_dir, f"{arch.name}.tflite")
-  save_keras_atomically(model, keras_path)
-  size = tflite.write_tflite(model, tflite_path)
-  with open(tflite_path, "rb") as f:
-    check = parity.check_parity(model, f.read())
-  return ExportResult(arch.name, keras_path, tflite_path, size,
-                      count_arch(arch, num_classes).mflops, check)
