@@ -30,3 +30,17 @@ def test_search_tour_derives_a_child_within_its_budget(tmp_path):
   log = (tmp_path / "search_tour" / "search_log.jsonl").read_text().splitlines()
   assert [json.loads(line)["epoch"] for line in log] == [1, 2, 3, 4]
   assert (tmp_path / "search_tour" / "probabilities.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_export_tour_exports_int8_that_agrees_with_keras(tmp_path):
+  result = run_example("export_tour.py", tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  keras_accuracy = float(re.search(r"Keras test accuracy: ([\d.]+)",
+                                   result.stdout).group(1))
+  int8 = json.loads((tmp_path / "export_tour" / "tflite" / "tour.int8.json"
+                     ).read_text())
+  assert int8["accuracy"]["keras"] == pytest.approx(keras_accuracy, abs=1e-4)
+  assert int8["accuracy"]["top1_agreement"] > 0.9
+  assert int8["float_ops"] == []
+  assert "ops left in float: none" in result.stdout

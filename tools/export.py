@@ -1,9 +1,14 @@
-"""Builds architectures as Keras models and exports them to float32 TFLite.
+"""Exports a model to TFLite: fp32, fp16, dynamic range, int8 or QAT int8.
 
-For each model, writes NAME.keras and NAME.tflite (batch 1, fixed shape) into
---output_dir and checks the TFLite output against Keras in LiteRT.
+The model is a trained .keras file (--model, as fbnetv2-train writes it) or
+an architecture (--arch: zoo name, arch JSON or arch string) with optional
+--weights. Each mode writes NAME.MODE.tflite (batch 1, fixed shape) and
+NAME.MODE.json with the deployment checks, printed as one line: LiteRT vs
+Keras, XNNPACK partitions, ops left in float, accuracy and top-1 agreement
+on --dataset's test split, host latency in LiteRT.
 
-  python -m tools.export --arch=FBNetV2_F1 --output_dir=out/f1
+  fbnetv2-export --model=out/child/NAME.keras --mode=fp32,int8,qat \
+      --dataset=fashion_mnist --output_dir=out/tflite
 """
 
 import os
@@ -14,25 +19,86 @@ from fbnetv2_tf import cli
 from fbnetv2_tf.models import arch_source
 
 FLAGS = flags.FLAGS
+MODES = cli.flag_definitions("export").MODES
+
+
+def _check_sources():
+  if bool(FLAGS.model) == bool(FLAGS.arch):
+    raise cli.UserError("give exactly one of --model (a .keras file) and "
+                        "--arch (with optional --weights)")
+  if FLAGS.weights and not FLAGS.arch:
+    raise cli.UserError("--weights goes with --arch; a --model file holds its "
+                        "own weights")
+  if FLAGS.weights and not os.path.isfile(FLAGS.weights):
+    raise cli.UserError(f"--weights {FLAGS.weights!r}: no such file")
+  if FLAGS.model and not os.path.isfile(FLAGS.model):
+    raise cli.UserError(f"--model {FLAGS.model!r}: no such file")
+  unknown = [m for m in FLAGS.mode if m not in MODES]
+  if unknown or not FLAGS.mode:
+    raise cli.UserError(f"unknown --mode {','.join(unknown) or '(empty)'}; "
+                        f"known: {','.join(MODES)}")
+
+
+def _job(data):
+  from fbnetv2_tf.export import latency, pipeline  # pylint: disable=g-import-not-at-top
+  return pipeline.ExportJob(
+      output_dir=FLAGS.output_dir, modes=tuple(FLAGS.mode), data=data,
+      dataset=FLAGS.dataset, data_dir=FLAGS.data_dir,
+      max_train_images=FLAGS.max_train_images, qat_epochs=FLAGS.qat_epochs,
+      int8_io=FLAGS.int8_io, max_eval_images=FLAGS.max_eval_images,
+      latency=(latency.Protocol(threads=FLAGS.threads, seed=FLAGS.seed)
+               if FLAGS.latency else None),
+      seed=FLAGS.seed)
+
+
+def _load_data(input_size: int):
+  if FLAGS.dataset is None:
+    return None
+  from fbnetv2_tf.training import run_setup  # pylint: disable=g-import-not-at-top
+  return run_setup.load_data(FLAGS.dataset, FLAGS.data_dir, input_size,
+                             None, FLAGS.seed)
+
+
+def _models():
+  """(model, its .keras path or None, data) for every model to export."""
+  from fbnetv2_tf.export import pipeline, sources  # pylint: disable=g-import-not-at-top
+  if FLAGS.model:
+    model = sources.load_keras_model(FLAGS.model)
+    yield model, FLAGS.model, _load_data(model.inputs[0].shape[1])
+    return
+  archs = arch_source.archs_from_argument(FLAGS.arch, FLAGS.input_size)
+  for arch in archs.values():
+    data = _load_data(arch.input_size)
+    # A dataset decides the classes and channels; without one, --num_classes
+    # and RGB.
+    classes, channels = ((data.num_classes, data.image_shape[2]) if data
+                         else (FLAGS.num_classes, 3))
+    model = sources.model_for_arch(arch, FLAGS.weights, classes, channels)
+    # Saved beside the TFLite files: the Keras model they were checked
+    # against, and what QAT's own process loads.
+    keras_path = os.path.join(FLAGS.output_dir, f"{model.name}.keras")
+    os.makedirs(FLAGS.output_dir, exist_ok=True)
+    pipeline.save_keras_atomically(model, keras_path)
+    yield model, keras_path, data
 
 
 def main(argv):
   del argv  # flags only
-  archs = arch_source.archs_from_argument(FLAGS.arch, FLAGS.input_size)
-  if FLAGS.weights and not os.path.isfile(FLAGS.weights):
-    raise cli.UserError(f"--weights {FLAGS.weights!r}: no such file")
+  _check_sources()
+  if FLAGS.arch:
+    arch_source.archs_from_argument(FLAGS.arch, FLAGS.input_size)
   # Imported after argument checks so a bad flag fails before TensorFlow loads.
   cli.quiet_tensorflow_logs()
   from fbnetv2_tf.export import pipeline  # pylint: disable=g-import-not-at-top
-  os.makedirs(FLAGS.output_dir, exist_ok=True)
-  for arch in archs.values():
-    result = pipeline.export_arch(arch, FLAGS.output_dir, FLAGS.num_classes,
-                                  FLAGS.weights)
-    print(result.summary())
+  for model, keras_path, data in _models():
+    job = _job(data)
+    pipeline.check_job(model, job)
+    for report in pipeline.export_model(model, job, keras_path):
+      print(report.summary())
 
 
 def run():
-  cli.run_binary("export", __doc__, main, required=["arch", "output_dir"])
+  cli.run_binary("export", __doc__, main, required=["output_dir"])
 
 
 if __name__ == "__main__":

@@ -1,32 +1,137 @@
-"""tools/export.py end to end on a small architecture."""
+"""tools/export.py end to end: every mode from a trained model, and every
+bad input a one-line error that leaves no file behind."""
+
+import json
+import zipfile
 
 import keras
 import numpy as np
+import pytest
 
 from fbnetv2_tf.export import parity
+from fbnetv2_tf.models.child_model import build_child_model
+from fbnetv2_tf.specs import parse_arch_string
 from tests.testing.cli import assert_one_line_error, run_tool
 from tests.testing.models import random_images
 
 SMALL = "small@32/8: conv_k3_hs-c16-s2 | ir_k3_sehsig_hs-c24-s2-e4 | ir_pool_hs-c64-e6"
+# With a g2 block, so QAT meets the channel shuffle.
+SHUFFLED = ("shuffled@32/8: conv_k3_hs-c16-s2 | ir_k3_sehsig_hs-c24-s2-e4 | "
+            "ir_k3_g2-c24-e2 | ir_pool_hs-c64-e6")
 
 
-def test_export_writes_keras_and_tflite_that_agree(tmp_path):
+def _outputs(directory):
+  return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+
+
+def test_an_arch_exports_to_fp32_keras_and_tflite_that_agree(tmp_path):
   result = run_tool("export", f"--arch={SMALL}", "--num_classes=5",
-                    f"--output_dir={tmp_path}")
+                    f"--output_dir={tmp_path}", "--nolatency")
   assert result.returncode == 0, result.stderr
-  assert ": ok" in result.stdout
+  assert _outputs(tmp_path) == ["small.fp32.json", "small.fp32.tflite",
+                                "small.keras"]
   model = keras.models.load_model(tmp_path / "small.keras")
   assert model.output.shape == (None, 5)
   x = random_images((1, 32, 32, 3))
-  tflite_out = parity.run_tflite((tmp_path / "small.tflite").read_bytes(), x)
+  tflite_out = parity.run_tflite((tmp_path / "small.fp32.tflite").read_bytes(), x)
   np.testing.assert_allclose(tflite_out, np.asarray(model(x)), atol=1e-5)
-  assert not list(tmp_path.glob("*.tmp*"))  # atomic writes leave no debris
+  report = json.loads((tmp_path / "small.fp32.json").read_text())
+  assert report["parity"]["ok"] and report["xnnpack_partitions"] == 1
+  assert report["latency"] is None and report["accuracy"] is None
 
 
-def test_export_errors_are_one_line(tmp_path):
-  assert_one_line_error(run_tool("export", "--arch=nope",
-                                 f"--output_dir={tmp_path}"), "nope")
-  assert_one_line_error(run_tool("export", "--arch=FBNetV2_F1",
-                                 f"--output_dir={tmp_path}",
-                                 f"--weights={tmp_path}/missing.keras"),
-                        "missing.keras", "no such file")
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+  """An untrained one-channel child saved as .keras."""
+  path = tmp_path_factory.mktemp("saved") / "shuffled.keras"
+  build_child_model(parse_arch_string(SHUFFLED), num_classes=10,
+                    input_channels=1).save(path)
+  return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+  """A child trained for 3 epochs on the built-in digits."""
+  out = tmp_path_factory.mktemp("trained")
+  result = run_tool("train", f"--arch={SHUFFLED}", "--epochs=3",
+                    f"--output_dir={out}", "--verbose=0")
+  assert result.returncode == 0, result.stderr
+  return out / "shuffled.keras"
+
+
+@pytest.mark.slow
+def test_a_trained_model_exports_in_every_mode_with_its_checks(trained,
+                                                               tmp_path):
+  result = run_tool("export", f"--model={trained}", "--dataset=digits",
+                    "--mode=fp32,fp16,dynamic,int8,qat", "--qat_epochs=1",
+                    "--max_train_images=600", "--max_eval_images=300",
+                    f"--output_dir={tmp_path}", timeout=900)
+  assert result.returncode == 0, result.stderr[-3000:]
+  reports = {m: json.loads((tmp_path / f"shuffled.{m}.json").read_text())
+             for m in ("fp32", "fp16", "dynamic", "int8", "qat")}
+  assert reports["fp32"]["parity"]["ok"]
+  float_accuracy = reports["fp32"]["accuracy"]["keras"]
+  assert float_accuracy > 0.3  # trained: well above chance (0.1)
+  assert reports["fp32"]["accuracy"]["top1_agreement"] == 1.0
+  for mode in ("int8", "qat"):
+    report = reports[mode]
+    assert report["float_ops"] == []
+    assert report["ops"]["QUANTIZE"] == 1 and report["ops"]["DEQUANTIZE"] == 1
+    assert report["accuracy"]["tflite"] > float_accuracy - 0.15, report
+  assert reports["int8"]["accuracy"]["top1_agreement"] > 0.9
+  sizes = {m: r["bytes"] for m, r in reports.items()}
+  # Small models carry fixed overhead; weights still dominate.
+  assert sizes["int8"] < 0.6 * sizes["fp32"] and sizes["qat"] < 0.6 * sizes["fp32"]
+  assert all(r["latency"]["median_ms"] > 0 for r in reports.values())
+  assert all(f"shuffled {m}:" in result.stdout for m in reports)
+
+
+def _corrupt(path):
+  path.write_bytes(b"PK\x03\x04 not really a zip archive")
+  return path
+
+
+def _damaged_archive(path):
+  with zipfile.ZipFile(path, "w") as archive:
+    archive.writestr("config.json", "{not json")
+  return path
+
+
+def _rgb_model(path):
+  build_child_model(parse_arch_string(SMALL), num_classes=10).save(path)
+  return path
+
+
+BAD_INPUTS = {
+    "missing model": (lambda d, t: [f"--model={d}/gone.keras"],
+                      ("gone.keras", "no such file")),
+    "not a zip": (lambda d, t: [f"--model={_corrupt(d / 'x.keras')}"],
+                  ("x.keras", "not a .keras file")),
+    "damaged archive": (
+        lambda d, t: [f"--model={_damaged_archive(d / 'bad.keras')}"],
+        ("bad.keras", "could not be loaded")),
+    "unknown mode": (lambda d, t: [f"--model={t}", "--mode=fp32,int4"],
+                     ("unknown --mode int4",)),
+    "weights of another arch": (
+        lambda d, t: [f"--arch={SMALL}", f"--weights={t}", "--num_classes=10"],
+        ("do not fit small",)),
+    "calibration with the wrong channel count": (
+        lambda d, t: [f"--model={_rgb_model(d / 'rgb.keras')}",
+                      "--dataset=digits", "--mode=int8"],
+        ("digits images have 1 channel(s)", "takes 3")),
+    "int8 without data": (lambda d, t: [f"--model={t}", "--mode=int8"],
+                          ("needs a dataset",)),
+    "two sources": (lambda d, t: [f"--model={t}", f"--arch={SMALL}"],
+                    ("exactly one of --model",)),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_is_one_line_and_leaves_nothing(case, tmp_path, saved):
+  make_args, fragments = BAD_INPUTS[case]
+  out = tmp_path / "out"
+  result = run_tool("export", *make_args(tmp_path, saved),
+                    f"--output_dir={out}")
+  assert_one_line_error(result, *fragments)
+  assert not [n for n in _outputs(out) if n.endswith((".tflite", ".json"))
+              or ".tmp" in n]

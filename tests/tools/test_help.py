@@ -48,6 +48,7 @@ def test_help_shows_the_description_and_every_own_flag(binary, option):
     text = result.stdout  # absl exits 1 after help, by design
     assert "Traceback" not in result.stderr, result.stderr
     assert module_doc.splitlines()[0] in text
-    listed = {line.split(":")[0].strip()[2:] for line in text.splitlines()
-              if line.startswith("  --")}
+    # absl lists a boolean flag as --[no]name.
+    listed = {line.split(":")[0].strip()[2:].removeprefix("[no]")
+              for line in text.splitlines() if line.startswith("  --")}
     assert listed == set(flags_of_binary), command

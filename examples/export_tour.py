@@ -1,0 +1,51 @@
+"""Export tour: train a small child on the built-in digits, export it as
+float32 and full-integer int8 TFLite, and read the deployment checks.
+
+  python examples/export_tour.py
+
+Quantization-aware training runs in a process of its own (tfmot switches
+its process to legacy Keras); from Python, add "qat" to the modes and give
+the dataset's name, or use `fbnetv2-export --mode=qat`.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# pylint: disable=wrong-import-position
+from fbnetv2_tf import load_dataset, parse_arch_string
+from fbnetv2_tf.export import latency, pipeline
+from fbnetv2_tf.training.child import TrainJob, train_child
+
+ARCH = parse_arch_string(
+    "tour@32/8: conv_k3_hs-c16-s2 | ir_k3-c24-s2-e4, ir_k5_sehsig_hs-c24-e3"
+    " | ir_pool_hs-c64-e6")
+
+
+def main():
+  work = "export_tour"  # in the current directory
+  data = load_dataset("digits", image_size=ARCH.input_size)
+  # 1. A trained Keras model, as fbnetv2-train writes it.
+  trained = train_child(ARCH, data, TrainJob(os.path.join(work, "child"),
+                                             epochs=4, verbose=0))
+  print(f"Keras test accuracy: {trained.test_accuracy:.4f}")
+
+  # 2. Export: each mode gives NAME.MODE.tflite and NAME.MODE.json.
+  import keras  # pylint: disable=g-import-not-at-top
+  model = keras.saving.load_model(trained.model_path)
+  job = pipeline.ExportJob(
+      output_dir=os.path.join(work, "tflite"), modes=("fp32", "int8"),
+      data=data,  # int8 calibration (training split) and accuracy (test)
+      latency=latency.Protocol(threads=1, trials=5))
+  reports = pipeline.export_model(model, job, trained.model_path)
+
+  # 3. The checks, as printed by fbnetv2-export and kept in the JSON files.
+  for report in reports:
+    print(report.summary())
+  fp32, int8 = reports
+  print(f"int8 is {fp32.bytes / int8.bytes:.1f}x smaller; ops left in "
+        f"float: {int8.float_ops or 'none'}; int8 ops: {int8.ops}")
+
+
+if __name__ == "__main__":
+  main()
