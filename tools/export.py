@@ -93,7 +93,8 @@ def main(argv):
   for model, keras_path, data in _models():
     job = _job(data)
     pipeline.check_job(model, job)
-    for report in pipeline.export_model(model, job, keras_path):
+    for report in pipeline.export_model(
+        model, job, keras_path, progress=lambda m: print(m, flush=True)):
       print(report.summary())
 
 

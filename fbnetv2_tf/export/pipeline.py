@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Callable
 
 import keras
 import numpy as np
@@ -82,7 +83,9 @@ class ExportReport:
   def summary(self) -> str:
     parts = [f"{self.model} {self.mode}: {self.path} "
              f"({self.bytes / 2**20:.2f} MiB)",
-             f"max |diff| vs Keras {self.parity['max_abs_diff']:.2e}",
+             f"max |diff| vs Keras {self.parity['max_abs_diff']:.2e}"
+             + {True: " (ok)", False: " (MISMATCH)", None: ""}[
+                 self.parity["ok"]],
              f"{self.xnnpack_partitions} XNNPACK partition(s)"]
     if self.mode in INTEGER_MODES:
       parts.append(f"{len(self.float_ops)} float op(s)")
@@ -113,14 +116,19 @@ def check_job(model: keras.Model, job: ExportJob) -> None:
 
 
 def export_model(model: keras.Model, job: ExportJob,
-                 keras_path: str | None = None) -> list[ExportReport]:
+                 keras_path: str | None = None,
+                 progress: Callable[[str], None] | None = None
+                 ) -> list[ExportReport]:
   """Exports ``model`` in every mode of ``job``; ``keras_path`` is the model
   saved as ``.keras`` (QAT loads it in its own process; saved here if
-  missing)."""
+  missing). ``progress`` (e.g. ``print``) hears of each step as it starts."""
   check_job(model, job)
   os.makedirs(job.output_dir, exist_ok=True)
+  say = progress or (lambda message: None)
   flatbuffers = {}
   for mode in job.modes:
+    step = "fine-tuning and converting" if mode == "qat" else "converting"
+    say(f"{model.name}: {step} to {mode}")
     path = os.path.join(job.output_dir, f"{model.name}.{mode}.tflite")
     if mode == "qat":
       if keras_path is None:
@@ -132,10 +140,14 @@ def export_model(model: keras.Model, job: ExportJob,
     else:
       flatbuffers[mode] = _post_training(model, mode, job)
       write_atomically(path, flatbuffers[mode])
-  timings = (latency.measure(flatbuffers, job.latency) if job.latency
-             else {})
+  timings = {}
+  if job.latency:
+    say(f"{model.name}: timing {', '.join(flatbuffers)} in LiteRT "
+        f"({job.latency.threads} thread(s), {job.latency.trials} trials)")
+    timings = latency.measure(flatbuffers, job.latency)
   reports = []
   for mode, flatbuffer in flatbuffers.items():
+    say(f"{model.name}: checking {mode}")
     report = check_file(model, mode, flatbuffer, job)
     if mode in timings:
       report.latency = {**dataclasses.asdict(timings[mode]),
@@ -169,8 +181,10 @@ def check_file(model: keras.Model, mode: str, flatbuffer: bytes,
       xnnpack_partitions=graph.xnnpack_partitions(flatbuffer),
       unfolded_batch_norms=graph.unfolded_batch_norms(flatbuffer),
       dynamic_tensors=len(graph.dynamic_tensors(flatbuffer)),
+      # The bound is float32's; quantized files are judged by accuracy.
       parity={"max_abs_diff": check.max_abs_diff,
-              "tolerance": check.tolerance, "ok": check.ok})
+              "tolerance": check.tolerance,
+              "ok": check.ok if mode == "fp32" else None})
   if job.data is not None:
     report.accuracy = _accuracy(model, flatbuffer, job)
   return report
