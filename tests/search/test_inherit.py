@@ -87,8 +87,10 @@ def test_tiny32_supernet_equals_its_children_under_batch_statistics():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", builtin_spaces.names())
-def test_every_space_equals_20_random_children(name):
-  _check(name, 20)
+def test_every_space_equals_its_random_children(name):
+  # The 224 px spaces cost about 9 s per child; 8 of them (two with shared
+  # identity widths) keep CI within its time.
+  _check(name, 20 if name == "tiny32" else 8)
 
 
 def test_a_child_layer_without_a_twin_is_an_error():
