@@ -54,9 +54,18 @@ class LatencyKey:
 class LatencyTable:
   """Measured block latencies with interpolation between channel grid points."""
 
-  def __init__(self, entries: Mapping[LatencyKey, float], device: str = ""):
+  def __init__(self, entries: Mapping[LatencyKey, float], device: str = "",
+               scale: float = 1.0, offset_ms: float = 0.0,
+               overhead_us: float = 0.0):
+    """``overhead_us`` is the runner's fixed cost per invoke, added once per
+    network; ``scale`` and ``offset_ms`` correct a network's latency
+    (``scale * (sum + overhead) + offset``), as fitted by
+    ``fbnetv2-validate-lut``."""
     self.entries = dict(entries)
     self.device = device
+    self.scale = scale
+    self.offset_ms = offset_ms
+    self.overhead_us = overhead_us
     self._grids: dict[tuple, tuple[list[int], list[int], list[int]]] = {}
     for key in self.entries:
       group = (key.op, key.input_size, key.stride)
@@ -94,7 +103,8 @@ class LatencyTable:
     return total
 
   def to_dict(self) -> dict[str, Any]:
-    return {"device": self.device, "units": "us", "entries": [
+    return {"device": self.device, "units": "us",
+            "invoke_overhead_us": self.overhead_us, "entries": [
         {**dataclasses.asdict(k), "latency_us": v}
         for k, v in sorted(self.entries.items())]}
 
@@ -114,7 +124,8 @@ class LatencyTable:
                         f"({err})") from None
     if not entries:
       raise SpecError(f"{source}: no entries")
-    return cls(entries, str(d.get("device", "")))
+    return cls(entries, str(d.get("device", "")),
+               overhead_us=float(d.get("invoke_overhead_us", 0.0)))
 
   @classmethod
   def load(cls, path: str | os.PathLike) -> "LatencyTable":
@@ -159,7 +170,7 @@ def expected_latency_ms(plan: SpacePlan, weights: Mapping[str, Any],
     total = total + _block_latency_us(plan, bp, weights, table)
   last = plan.blocks[-1]
   total = total + _head_latency_us(plan, last, weights, table)
-  return total / 1000.0
+  return (total + table.overhead_us) / 1000.0 * table.scale + table.offset_ms
 
 
 def _expect(table_values: np.ndarray, names, weights) -> Any:

@@ -1,0 +1,177 @@
+"""Does a LUT predict real latency? Whole networks sampled from the space,
+predicted by summing their blocks' table entries, measured end to end as
+single TFLite models on the same runner with the same settings.
+
+Reports mean absolute percentage error (MAPE) and Spearman rank correlation,
+draws predicted against measured, and can fit a linear correction
+``measured ~ scale * predicted + offset`` (least squares) that is stored
+beside the table (``NAME.calibration.json``) and applied by the cost model.
+The sum of isolated blocks misses what a whole graph adds or saves (cache
+reuse between blocks, fused boundaries), which grows with feature size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+
+from fbnetv2_tf.cost.latency_table import LatencyTable
+from fbnetv2_tf.lut import candidates
+from fbnetv2_tf.lut.table_file import LutFile
+
+
+@dataclasses.dataclass
+class Validation:
+  """Predicted and measured whole-network latencies, in microseconds;
+  ``measured_us`` at the table's speed, ``raw_us`` as timed."""
+  archs: list[str]
+  predicted_us: list[float]
+  measured_us: list[float]
+  raw_us: list[float] | None = None
+
+  @property
+  def mape(self) -> float:
+    p, m = np.array(self.predicted_us), np.array(self.measured_us)
+    return float(np.mean(np.abs(p - m) / m))
+
+  @property
+  def spearman(self) -> float:
+    return spearman(self.predicted_us, self.measured_us)
+
+  def calibration(self) -> dict:
+    """Least-squares ``scale`` and ``offset_ms`` mapping prediction to
+    measurement, and the MAPE after it."""
+    p, m = np.array(self.predicted_us), np.array(self.measured_us)
+    scale, offset = np.polyfit(p, m, 1)
+    fitted = scale * p + offset
+    return {"scale": float(scale), "offset_ms": float(offset) / 1e3,
+            "mape_after": float(np.mean(np.abs(fitted - m) / m)),
+            "archs": len(p)}
+
+  def corrected(self, scale: float, offset_ms: float) -> "Validation":
+    """The same measurements against corrected predictions."""
+    return Validation(self.archs,
+                      [scale * p + offset_ms * 1e3 for p in self.predicted_us],
+                      self.measured_us, self.raw_us)
+
+  def summary(self) -> str:
+    return (f"{len(self.archs)} architectures: MAPE {100 * self.mape:.2f} %, "
+            f"Spearman {self.spearman:.4f}")
+
+
+def spearman(a, b) -> float:
+  """Spearman's rank correlation (average ranks for ties)."""
+  def ranks(x):
+    x = np.asarray(x, dtype=float)
+    order = np.argsort(x, kind="stable")
+    r = np.empty(len(x))
+    r[order] = np.arange(len(x))
+    for value in np.unique(x):  # ties share their mean rank
+      tied = x == value
+      r[tied] = r[tied].mean()
+    return r
+  ra, rb = ranks(a), ranks(b)
+  return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def predicted_us(arch, table: LatencyTable, input_channels: int) -> float:
+  """The table's latency of ``arch``: the sum of its blocks' entries
+  (interpolated between grid points) plus the runner's fixed cost per
+  invoke, without any calibration."""
+  return table.overhead_us + float(sum(
+      table.lookup(k.op, k.input_size, k.stride, k.cin, k.mid, k.cout)
+      for k in candidates.arch_keys(arch, input_channels)))
+
+
+def sample_archs(space, count: int, seed: int, input_size: int | None = None):
+  """``count`` distinct random architectures of ``space`` (optionally at
+  another input resolution, e.g. to validate at 128 px)."""
+  from fbnetv2_tf.search import derive  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(seed)
+  archs, seen = [], set()
+  while len(archs) < count:
+    choices = derive.random_choices(space, rng)
+    key = tuple(sorted(choices.items()))
+    if key in seen:
+      continue
+    seen.add(key)
+    arch = derive.derive_arch(space, choices, f"sample{len(archs)}")
+    if input_size is not None:
+      arch = arch.replace(input_size=input_size)
+    archs.append(arch)
+  return archs
+
+
+def convert_arch(arch, path: str, dtype: str, num_classes: int,
+                 input_channels: int = 3) -> str:
+  """The whole network as a TFLite file in ``dtype`` (fp32, or int8
+  calibrated on random inputs: latency does not depend on the values);
+  an existing file is reused."""
+  if os.path.exists(path):
+    return path
+  from fbnetv2_tf.export import tflite  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.models.child_model import build_child_model  # pylint: disable=g-import-not-at-top
+  model = build_child_model(arch, num_classes, input_channels=input_channels)
+  calibration = None
+  if dtype == "int8":
+    shape = (16, *model.inputs[0].shape[1:])
+    calibration = np.random.default_rng(0).uniform(-1, 1, shape).astype(
+        np.float32)
+  tflite.write_tflite(model, path, dtype, calibration)
+  return path
+
+
+def validate(lut: LutFile, archs, runner, settings, work_dir: str,
+             cache_dir: str) -> Validation:
+  """Predicts and measures ``archs``; whole-network files go to
+  ``work_dir`` (kept, so a rerun measures again without converting), the
+  probes come from the table's ``cache_dir``."""
+  os.makedirs(work_dir, exist_ok=True)
+  table = lut.table()
+  paths = {}
+  header = lut.header
+  for arch in archs:
+    name = f"{arch.name}_{arch.input_size}px.{header.dtype}"
+    paths[arch.name] = convert_arch(
+        arch, os.path.join(work_dir, f"{name}.tflite"), header.dtype,
+        header.num_classes, header.input_channels)
+  from fbnetv2_tf.lut import build  # pylint: disable=g-import-not-at-top
+  probes = build.probe_paths(cache_dir, header.dtype)
+  measured, _, reference = build.measure_with_probes(runner, paths, settings,
+                                                     probes)
+  # At the table's speed, as its rows are (build.REFERENCE).
+  factor = (lut.reference_us or reference) / reference
+  return Validation(
+      [a.name for a in archs],
+      [predicted_us(a, table, header.input_channels) for a in archs],
+      [measured[a.name].median_us * factor for a in archs],
+      [measured[a.name].median_us for a in archs])
+
+
+def plot(validation: Validation, path: str, title: str) -> None:
+  """Predicted against measured, with the identity line, as a PNG."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  p = np.array(validation.predicted_us) / 1e3
+  m = np.array(validation.measured_us) / 1e3
+  fig, ax = plt.subplots(figsize=(4.5, 4.5))
+  ax.scatter(p, m, s=14)
+  low, high = min(p.min(), m.min()), max(p.max(), m.max())
+  ax.plot([low, high], [low, high], "k--", linewidth=0.8, label="measured = predicted")
+  ax.set_xlabel("predicted by the LUT (ms)")
+  ax.set_ylabel("measured whole network (ms)")
+  ax.set_title(f"{title}\n{validation.summary()}", fontsize=9)
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  tmp = f"{path}.tmp.png"
+  fig.savefig(tmp, dpi=120)
+  plt.close(fig)
+  os.replace(tmp, path)
+
+
+def calibration_path(lut_path: str) -> str:
+  """Where a table's fitted correction lives: beside it."""
+  return f"{os.path.splitext(lut_path)[0]}.calibration.json"

@@ -1,0 +1,122 @@
+"""LUT files: built, resumed without loss or duplicates, never mixed, and
+checked before a search uses them."""
+
+import json
+
+import pytest
+
+from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.cost.latency_table import LatencyTable
+from fbnetv2_tf.lut import build, candidates
+from fbnetv2_tf.lut.host import HostRunner
+from fbnetv2_tf.lut.runner import DeviceLost, MeasureSettings
+from fbnetv2_tf.lut.table_file import LutFile, load_for_search
+from fbnetv2_tf.specs.search_space import SearchSpace
+from tests.testing.models import MICRO_SPACE
+
+SPACE = SearchSpace.from_dict(MICRO_SPACE)
+QUICK = MeasureSettings(warmup=2, trials=3, runs=5)
+KEYS = candidates.enumerate_candidates(SPACE, input_channels=1)
+
+
+class FlakyRunner(HostRunner):
+  """The host runner, but the device goes away after ``batches`` calls."""
+
+  def __init__(self, batches):
+    self.batches = batches
+
+  def measure(self, models, settings):
+    if self.batches == 0:
+      raise DeviceLost("device lost mid-run")
+    self.batches -= 1
+    return super().measure(models, settings)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+  return str(tmp_path_factory.mktemp("cache"))
+
+
+def _job(path, cache, **kwargs):
+  return build.BuildJob(output=str(path), input_channels=1, num_classes=4,
+                        cache_dir=cache, workers=1, **kwargs)
+
+
+def test_a_lost_device_keeps_whole_batches_and_the_rerun_completes(
+    tmp_path, cache, monkeypatch):
+  monkeypatch.setattr(build, "BATCH", 10)
+  lut_path = tmp_path / "micro.json"
+  with pytest.raises(DeviceLost):
+    build.build_lut(SPACE, FlakyRunner(batches=1), QUICK, _job(lut_path, cache))
+  partial = LutFile.load(str(lut_path))
+  assert len(partial.rows) == 10
+  lut = build.build_lut(SPACE, HostRunner(), QUICK, _job(lut_path, cache))
+  entries = json.loads(lut_path.read_text())["entries"]
+  assert len(entries) == len(KEYS) == len(lut.rows)
+  keys = [tuple(e[f] for f in ("op", "input_size", "stride", "cin", "mid",
+                               "cout")) for e in entries]
+  assert len(set(keys)) == len(keys)
+  # The rows kept from the first run were not measured again.
+  for key, stats in partial.rows.items():
+    assert lut.rows[key] == stats
+  assert all(r.median_us > 0 and r.p90_us >= r.median_us * 0.5
+             for r in lut.rows.values())
+
+
+def test_a_table_measured_otherwise_is_never_extended(tmp_path, cache):
+  lut_path = tmp_path / "micro.json"
+  build.build_lut(SPACE, HostRunner(), QUICK, _job(lut_path, cache))
+  with pytest.raises(UserError, match="threads differ|settings"):
+    build.build_lut(SPACE, HostRunner(), MeasureSettings(threads=2, warmup=2,
+                                                         trials=3, runs=5),
+                    _job(lut_path, cache))
+  old = tmp_path / "v1.json"
+  old.write_text(json.dumps(LatencyTable(
+      {KEYS[0]: 5.0}, "phone").to_dict()))
+  with pytest.raises(UserError, match="version 1.*fbnetv2-build-lut"):
+    build.build_lut(SPACE, HostRunner(), QUICK, _job(old, cache))
+  assert LatencyTable.load(old).lookup(*vars(KEYS[0]).values()) == 5.0
+
+
+def test_a_search_is_told_which_entry_is_missing(tmp_path, cache):
+  lut_path = tmp_path / "micro.json"
+  lut = build.build_lut(SPACE, HostRunner(), QUICK, _job(lut_path, cache))
+  table = load_for_search(str(lut_path), SPACE, 1, 4)
+  assert len(table) == len(KEYS) and table.scale == 1.0
+  with pytest.raises(UserError, match="1-channel images and 4 classes.*"
+                     "--input_channels=3 --num_classes=10"):
+    load_for_search(str(lut_path), SPACE, 3, 10)
+  data = json.loads(lut_path.read_text())
+  dropped = data["entries"].pop(0)
+  # Drop every entry of that block's (op, size, stride) group: nothing left
+  # to interpolate from.
+  data["entries"] = [e for e in data["entries"]
+                     if (e["op"], e["input_size"], e["stride"]) !=
+                     (dropped["op"], dropped["input_size"], dropped["stride"])]
+  lut_path.write_text(json.dumps(data))
+  with pytest.raises(UserError, match=f"no entry for {dropped['op']} at "
+                     f"{dropped['input_size']} px"):
+    load_for_search(str(lut_path), SPACE, 1, 4)
+  del lut
+
+
+def test_a_fitted_correction_beside_the_table_is_applied(tmp_path, cache):
+  lut_path = tmp_path / "micro.json"
+  build.build_lut(SPACE, HostRunner(), QUICK, _job(lut_path, cache))
+  (tmp_path / "micro.calibration.json").write_text(
+      json.dumps({"scale": 1.5, "offset_ms": 0.25}))
+  table = load_for_search(str(lut_path), SPACE, 1, 4)
+  assert (table.scale, table.offset_ms) == (1.5, 0.25)
+
+
+def test_the_correction_scales_the_search_cost(tmp_path, cache):
+  from fbnetv2_tf.search import derive  # pylint: disable=import-outside-toplevel
+  lut_path = tmp_path / "micro.json"
+  build.build_lut(SPACE, HostRunner(), QUICK, _job(lut_path, cache))
+  table = load_for_search(str(lut_path), SPACE, 1, 4)
+  choices = derive.argmax_choices(
+      {d.name: [0.0] * d.size for d in SPACE.decisions()})
+  plain = derive.child_cost(SPACE, "latency_ms", 4, table, 1)(choices)
+  table.scale, table.offset_ms = 2.0, 1.0
+  corrected = derive.child_cost(SPACE, "latency_ms", 4, table, 1)(choices)
+  assert plain > 0 and corrected == pytest.approx(2 * plain + 1.0, rel=1e-5)
