@@ -10,7 +10,8 @@ below 2 because tfmot 0.8.1 pins absl-py ~= 1.2.
 
 from setuptools import find_packages, setup
 
-BINARIES = ("profile", "export", "search", "train")
+BINARIES = ("profile", "export", "search", "train", "build_lut",
+            "validate_lut", "benchmark")
 
 setup(
     name="fbnetv2_tf",
@@ -46,5 +47,6 @@ setup(
     ],
     extras_require={"test": ["pytest~=9.0", "pytest-xdist~=3.8", "setuptools>=65"]},
     entry_points={"console_scripts": [
-        f"fbnetv2-{name} = fbnetv2_tf.tools.{name}:run" for name in BINARIES]},
+        f"fbnetv2-{name.replace('_', '-')} = fbnetv2_tf.tools.{name}:run"
+        for name in BINARIES]},
 )

@@ -53,3 +53,35 @@ def define_run_flags() -> None:
   flags.DEFINE_integer("verbose", 2, "Keras fit verbosity: 0 silent, 1 "
                        "progress bar, 2 one line per epoch.", lower_bound=0,
                        upper_bound=2)
+
+
+def define_runner_flags() -> None:
+  """--runner and what the adb runner needs."""
+  flags.DEFINE_enum("runner", "host", ["host", "adb"],
+                    "host: LiteRT on this machine; adb: TFLite's "
+                    "benchmark_model on an Android device.")
+  flags.DEFINE_string("serial", None, "adb: the device's serial (needed when "
+                      "several are connected; `adb devices` lists them).")
+  flags.DEFINE_string("adb", "adb", "adb: the adb client (Debian package "
+                      "`adb`).")
+  flags.DEFINE_string("benchmark_binary", None,
+                      "adb: TFLite's benchmark_model built for the device's "
+                      "ABI; pushed to the device.")
+
+
+def define_measure_flags() -> None:
+  """The runner and how each model is timed (build_lut, benchmark)."""
+  define_runner_flags()
+  flags.DEFINE_enum("dtype", "fp32", ["fp32", "int8"],
+                    "Candidate models in float32 or full-integer int8.")
+  flags.DEFINE_integer("threads", 1, "Interpreter threads.", lower_bound=1)
+  flags.DEFINE_integer("warmup", 20, "Untimed invokes per model first.",
+                       lower_bound=0)
+  flags.DEFINE_integer("trials", 21, "Timed visits to every model, each in a "
+                       "new random order; latency is the median over trials.",
+                       lower_bound=1)
+  flags.DEFINE_integer("runs", 100, "Back-to-back invokes timed per visit.",
+                       lower_bound=1)
+  flags.DEFINE_integer("cpu", None, "Pin measurements to this CPU core "
+                       "(host: sched_setaffinity; adb: taskset).",
+                       lower_bound=0)

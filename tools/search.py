@@ -78,13 +78,14 @@ def main(argv):
   cli.quiet_tensorflow_logs()  # the loss and all after it import TensorFlow
   loss = resource_loss()
   config = search_config(loss)
-  from fbnetv2_tf.cost.latency_table import LatencyTable  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.lut.table_file import load_for_search  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.training import search_job  # pylint: disable=g-import-not-at-top
-  table = LatencyTable.load(FLAGS.lut) if FLAGS.lut else None
   strategy = run_setup.strategy(FLAGS.strategy, FLAGS.cpu_replicas)
   data = run_setup.load_data(FLAGS.dataset, FLAGS.data_dir,
                              space.max_input_size, FLAGS.max_train_images,
                              FLAGS.seed)
+  table = (load_for_search(FLAGS.lut, space, data.image_shape[2],
+                           data.num_classes) if FLAGS.lut else None)
   # Only a run whose input is valid is recorded (a typo must not block the
   # corrected rerun as "a run with other flags").
   run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())

@@ -11,7 +11,8 @@ import pytest
 
 from tests.testing.paths import REPO_ROOT
 
-BINARIES = ("search", "train", "export", "profile")
+BINARIES = ("search", "train", "export", "profile", "build_lut",
+            "validate_lut", "benchmark")
 
 _OWN_FLAGS = """
 import json, sys
@@ -39,7 +40,7 @@ def _help(command, option):
 @pytest.mark.parametrize("binary", BINARIES)
 @pytest.mark.parametrize("option", ["--help", "--helpshort"])
 def test_help_shows_the_description_and_every_own_flag(binary, option):
-  script = os.path.join(sysconfig.get_path("scripts"), f"fbnetv2-{binary}")
+  script = os.path.join(sysconfig.get_path("scripts"), f"fbnetv2-{binary.replace('_', '-')}")
   flags_of_binary = _own_flags(binary)
   assert len(flags_of_binary) >= 4
   module_doc = __import__(f"tools.{binary}", fromlist=["_"]).__doc__
