@@ -3,6 +3,7 @@ checked before a search uses them."""
 
 import json
 
+import numpy as np
 import pytest
 
 from fbnetv2_tf.cli import UserError
@@ -120,3 +121,17 @@ def test_the_correction_scales_the_search_cost(tmp_path, cache):
   table.scale, table.offset_ms = 2.0, 1.0
   corrected = derive.child_cost(SPACE, "latency_ms", 4, table, 1)(choices)
   assert plain > 0 and corrected == pytest.approx(2 * plain + 1.0, rel=1e-5)
+
+
+def test_int8_candidates_take_int8_and_give_int8(tmp_path):
+  from ai_edge_litert.interpreter import Interpreter  # pylint: disable=import-outside-toplevel
+  lut_path = tmp_path / "micro_int8.json"
+  lut = build.build_lut(SPACE, HostRunner(), QUICK, _job(
+      lut_path, str(tmp_path / "cache"), dtype="int8", limit=3))
+  assert len(lut.rows) == 3 and lut.header.dtype == "int8"
+  for key in lut.rows:
+    interpreter = Interpreter(model_path=build.candidate_path(
+        str(tmp_path / "cache"), key, "int8"))
+    # A network quantizes once at its ends, not around every block.
+    assert interpreter.get_input_details()[0]["dtype"] == np.int8
+    assert interpreter.get_output_details()[0]["dtype"] == np.int8
