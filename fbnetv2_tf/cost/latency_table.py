@@ -187,8 +187,10 @@ def _expectation(roles: Mapping[str, str | None], weights, value_at) -> Any:
   takes (0 for a fixed role). A decision playing two roles (shared widths)
   is one axis."""
   names = list(dict.fromkeys(n for n in roles.values() if n is not None))
-  values = np.zeros([len(weights[n]) for n in names], "float64")
-  for idx in itertools.product(*(range(len(weights[n])) for n in names)):
+  # Static sizes: inside the search's train step the weights are symbolic.
+  sizes = [int(ops.shape(weights[n])[0]) for n in names]
+  values = np.zeros(sizes, "float64")
+  for idx in itertools.product(*(range(size) for size in sizes)):
     at = dict(zip(names, idx))
     values[idx] = value_at(lambda role, at=at: at.get(roles[role], 0))
   if not names:

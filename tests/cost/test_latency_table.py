@@ -57,6 +57,26 @@ def test_soft_weights_give_the_expectation_over_options():
   assert expected == pytest.approx(np.mean(samples), rel=0.03)
 
 
+def test_expected_latency_traces_inside_a_tf_function():
+  """The search's train step computes it on symbolic decision weights."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  space = builtin_spaces.tiny32()
+  plan = plan_space(space)
+  table = LatencyTable({k: _macs_of_key(k, 4) for k in required_keys(plan)},
+                       overhead_us=3.0)
+  uniform = {d.name: np.full(d.size, 1 / d.size, "float32")
+             for d in space.decisions()}
+  traced = tf.function(lambda w: expected_latency_ms(plan, w, table,
+                                                     NUM_CLASSES))
+  eager = float(expected_latency_ms(plan, uniform, table, NUM_CLASSES))
+  assert float(traced(uniform)) == pytest.approx(eager, rel=1e-6)
+  # The fixed cost per invoke counts once per network.
+  table.overhead_us = 0.0
+  assert eager - float(expected_latency_ms(plan, uniform, table,
+                                           NUM_CLASSES)) == pytest.approx(
+                                               0.003, rel=0.01)  # float32 sums
+
+
 def test_lookup_interpolates_between_channel_grid_points():
   entries = {LatencyKey("ir_k3", 8, 1, c, m, o): 1.0 * c + 2.0 * m + 3.0 * o
              for c in (8, 16) for m in (16, 32, 64) for o in (8, 24)}
