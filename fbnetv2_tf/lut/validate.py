@@ -13,6 +13,7 @@ reuse between blocks, fused boundaries), which grows with feature size.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 
 import numpy as np
@@ -20,6 +21,7 @@ import numpy as np
 from fbnetv2_tf.cost.latency_table import LatencyTable
 from fbnetv2_tf.lut import candidates
 from fbnetv2_tf.lut.table_file import LutFile
+from fbnetv2_tf.specs.arch_string import to_arch_string
 
 
 @dataclasses.dataclass
@@ -133,7 +135,9 @@ def validate(lut: LutFile, archs, runner, settings, work_dir: str,
   paths = {}
   header = lut.header
   for arch in archs:
-    name = f"{arch.name}_{arch.input_size}px.{header.dtype}"
+    # Named by content: another sample's "sample0" is another network.
+    digest = hashlib.sha1(to_arch_string(arch).encode()).hexdigest()[:12]
+    name = f"{arch.name}_{digest}.{header.dtype}"
     paths[arch.name] = convert_arch(
         arch, os.path.join(work_dir, f"{name}.tflite"), header.dtype,
         header.num_classes, header.input_channels)
