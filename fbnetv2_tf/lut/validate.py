@@ -125,6 +125,14 @@ def convert_arch(arch, path: str, dtype: str, num_classes: int,
   return path
 
 
+def network_file(work_dir: str, arch, dtype: str) -> str:
+  """Where a whole network's .tflite is kept, named by its content: another
+  sample's "sample0" is another network (a name-only cache once handed a
+  second seed the first seed's networks)."""
+  digest = hashlib.sha1(to_arch_string(arch).encode()).hexdigest()[:12]
+  return os.path.join(work_dir, f"{arch.name}_{digest}.{dtype}.tflite")
+
+
 def validate(lut: LutFile, archs, runner, settings, work_dir: str,
              cache_dir: str) -> Validation:
   """Predicts and measures ``archs``; whole-network files go to
@@ -135,11 +143,8 @@ def validate(lut: LutFile, archs, runner, settings, work_dir: str,
   paths = {}
   header = lut.header
   for arch in archs:
-    # Named by content: another sample's "sample0" is another network.
-    digest = hashlib.sha1(to_arch_string(arch).encode()).hexdigest()[:12]
-    name = f"{arch.name}_{digest}.{header.dtype}"
     paths[arch.name] = convert_arch(
-        arch, os.path.join(work_dir, f"{name}.tflite"), header.dtype,
+        arch, network_file(work_dir, arch, header.dtype), header.dtype,
         header.num_classes, header.input_channels)
   from fbnetv2_tf.lut import build  # pylint: disable=g-import-not-at-top
   probes = build.probe_paths(cache_dir, header.dtype)

@@ -60,3 +60,14 @@ def test_spearman_matches_the_textbook_cases():
   assert validate.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == -1.0
   x = np.arange(20.0)
   assert 0.9 < validate.spearman(x, x ** 3 + np.sin(x)) <= 1.0
+
+
+def test_validation_files_are_named_by_network_not_by_sample_index():
+  space = builtin_spaces.tiny32()
+  first = validate.sample_archs(space, 3, seed=1)
+  second = validate.sample_archs(space, 3, seed=2)
+  assert [a.name for a in first] == [a.name for a in second]  # sample0..2
+  files = {validate.network_file("w", a, "fp32") for a in first + second}
+  assert len(files) == 6
+  assert validate.network_file("w", first[0], "fp32") == validate.network_file(
+      "w", validate.sample_archs(space, 1, seed=1)[0], "fp32")
