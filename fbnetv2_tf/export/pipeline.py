@@ -145,10 +145,11 @@ def export_model(model: keras.Model, job: ExportJob,
     say(f"{model.name}: timing {', '.join(flatbuffers)} in LiteRT "
         f"({job.latency.threads} thread(s), {job.latency.trials} trials)")
     timings = latency.measure(flatbuffers, job.latency)
+  evaluation = _Evaluation(model, job) if job.data is not None else None
   reports = []
   for mode, flatbuffer in flatbuffers.items():
     say(f"{model.name}: checking {mode}")
-    report = check_file(model, mode, flatbuffer, job)
+    report = check_file(model, mode, flatbuffer, job, evaluation)
     if mode in timings:
       report.latency = {**dataclasses.asdict(timings[mode]),
                         "threads": job.latency.threads}
@@ -165,13 +166,32 @@ def _post_training(model, mode: str, job: ExportJob) -> bytes:
   return tflite.convert_to_tflite(model, mode, calibration, job.int8_io)
 
 
-def check_file(model: keras.Model, mode: str, flatbuffer: bytes,
-               job: ExportJob) -> ExportReport:
-  """The deployment checks of one exported flatbuffer."""
-  image = None
-  if job.data is not None:
+class _Evaluation:
+  """The test images, normalized, and the Keras model's top-1 on them:
+  computed once per export, shared by every mode's check."""
+
+  def __init__(self, model: keras.Model, job: ExportJob):
     from fbnetv2_tf.data import normalize  # pylint: disable=g-import-not-at-top
-    image = normalize(job.data.test_images[:1])
+    self.images = normalize(job.data.test_images[:job.max_eval_images])
+    self.labels = job.data.test_labels[:job.max_eval_images]
+    self.keras_top1 = np.argmax(
+        model.predict(self.images, batch_size=_EVAL_BATCH, verbose=0), axis=-1)
+
+  def accuracy(self, flatbuffer: bytes) -> dict:
+    tflite_top1 = np.argmax(parity.TFLiteRunner(flatbuffer).predict(
+        self.images), axis=-1)
+    return {"images": int(len(self.labels)),
+            "keras": float(np.mean(self.keras_top1 == self.labels)),
+            "tflite": float(np.mean(tflite_top1 == self.labels)),
+            "top1_agreement": float(np.mean(self.keras_top1 == tflite_top1))}
+
+
+def check_file(model: keras.Model, mode: str, flatbuffer: bytes,
+               job: ExportJob, evaluation: _Evaluation | None = None
+               ) -> ExportReport:
+  """The deployment checks of one exported flatbuffer; with ``evaluation``
+  (given a dataset), parity on the first test image and test accuracy."""
+  image = evaluation.images[:1] if evaluation is not None else None
   check = parity.check_parity(model, flatbuffer, image)
   report = ExportReport(
       model=model.name, mode=mode,
@@ -185,23 +205,9 @@ def check_file(model: keras.Model, mode: str, flatbuffer: bytes,
       parity={"max_abs_diff": check.max_abs_diff,
               "tolerance": check.tolerance,
               "ok": check.ok if mode == "fp32" else None})
-  if job.data is not None:
-    report.accuracy = _accuracy(model, flatbuffer, job)
+  if evaluation is not None:
+    report.accuracy = evaluation.accuracy(flatbuffer)
   return report
-
-
-def _accuracy(model, flatbuffer: bytes, job: ExportJob) -> dict:
-  from fbnetv2_tf.data import normalize  # pylint: disable=g-import-not-at-top
-  images = job.data.test_images[:job.max_eval_images]
-  labels = job.data.test_labels[:job.max_eval_images]
-  x = normalize(images)
-  float_top1 = np.argmax(model.predict(x, batch_size=_EVAL_BATCH, verbose=0),
-                         axis=-1)
-  tflite_top1 = np.argmax(parity.TFLiteRunner(flatbuffer).predict(x), axis=-1)
-  return {"images": int(len(labels)),
-          "keras": float(np.mean(float_top1 == labels)),
-          "tflite": float(np.mean(tflite_top1 == labels)),
-          "top1_agreement": float(np.mean(float_top1 == tflite_top1))}
 
 
 def run_qat_process(keras_path: str, output: str, job: ExportJob) -> None:
