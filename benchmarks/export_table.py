@@ -72,11 +72,6 @@ def _without_hswish(arch):
   return parse_arch_string(text.replace("_hs", ""))
 
 
-def _uniform_calibration(model, count=64):
-  shape = (count, *model.inputs[0].shape[1:])
-  return np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
-
-
 def export_untrained(name, model, work_dir, modes):
   """Writes NAME.MODE.tflite for ``modes``; returns the checks per mode."""
   from fbnetv2_tf.export import graph, parity, tflite  # pylint: disable=g-import-not-at-top
@@ -86,8 +81,8 @@ def export_untrained(name, model, work_dir, modes):
   rows = {"mmacs": keras_mmacs(model)}
   for mode in modes:
     start = time.time()
-    flatbuffer = tflite.convert_to_tflite(model, mode,
-                                          _uniform_calibration(model))
+    flatbuffer = tflite.convert_to_tflite(
+        model, mode, tflite.random_calibration(model, count=64))
     write_atomically(os.path.join(work_dir, f"{name}.{mode}.tflite"),
                      flatbuffer)
     check = parity.check_parity(model, flatbuffer)

@@ -71,6 +71,15 @@ def calibration_sample(data, seed: int = 0,
   return normalize(data.train_images[np.sort(pick)])
 
 
+def random_calibration(model: keras.Model, count: int = 16,
+                       seed: int = 0) -> np.ndarray:
+  """``count`` uniform random images in [-1, 1] shaped for ``model``: int8
+  calibration where only latency matters, which does not depend on the
+  values, only on the int8 graph the converter builds."""
+  shape = (count, *model.inputs[0].shape[1:])
+  return np.random.default_rng(seed).uniform(-1, 1, shape).astype(np.float32)
+
+
 def configure_int8(converter, calibration_images: np.ndarray,
                    int8_io: bool) -> None:
   """Sets ``converter`` up for full-integer int8 with only builtin int8

@@ -16,7 +16,6 @@ import multiprocessing
 import os
 from typing import Callable
 
-import numpy as np
 
 from fbnetv2_tf import cli
 from fbnetv2_tf.cost.latency_table import LatencyKey
@@ -28,10 +27,6 @@ DTYPES = ("fp32", "int8")
 # Candidates per runner call: all are interleaved within a batch, and a
 # batch is the unit a crash or a lost device can cost.
 BATCH = 24
-# Random calibration inputs per int8 candidate: latency does not depend on
-# the values, only on the int8 graph the converter builds.
-_INT8_CALIBRATION = 16
-
 
 @dataclasses.dataclass(frozen=True)
 class BuildJob:
@@ -123,11 +118,7 @@ def _scaled(stats: LatencyStats, factor: float, overhead_us: float
 
 def _convert(model, dtype: str, path: str) -> str:
   from fbnetv2_tf.export import tflite  # pylint: disable=g-import-not-at-top
-  calibration = None
-  if dtype == "int8":
-    shape = (_INT8_CALIBRATION, *model.inputs[0].shape[1:])
-    calibration = np.random.default_rng(0).uniform(-1, 1, shape).astype(
-        np.float32)
+  calibration = tflite.random_calibration(model) if dtype == "int8" else None
   # int8 candidates take and give int8: a network quantizes once, at its
   # ends, not at every block.
   tflite.write_tflite(model, path, dtype, calibration,

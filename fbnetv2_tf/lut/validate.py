@@ -116,11 +116,7 @@ def convert_arch(arch, path: str, dtype: str, num_classes: int,
   from fbnetv2_tf.export import tflite  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.models.child_model import build_child_model  # pylint: disable=g-import-not-at-top
   model = build_child_model(arch, num_classes, input_channels=input_channels)
-  calibration = None
-  if dtype == "int8":
-    shape = (16, *model.inputs[0].shape[1:])
-    calibration = np.random.default_rng(0).uniform(-1, 1, shape).astype(
-        np.float32)
+  calibration = tflite.random_calibration(model) if dtype == "int8" else None
   tflite.write_tflite(model, path, dtype, calibration)
   return path
 
