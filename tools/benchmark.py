@@ -46,13 +46,10 @@ def main(argv):
   if missing:
     raise cli.UserError(f"--model {missing[0]!r}: no such file")
   cli.quiet_tensorflow_logs()
-  from fbnetv2_tf.lut.runner import MeasureSettings, make_runner  # pylint: disable=g-import-not-at-top
-  settings = MeasureSettings(threads=FLAGS.threads, warmup=FLAGS.warmup,
-                             trials=FLAGS.trials, runs=FLAGS.runs,
-                             cpu=FLAGS.cpu)
+  from fbnetv2_tf.lut.runner import MeasureSettings, runner_from_flags  # pylint: disable=g-import-not-at-top
+  settings = MeasureSettings.from_flags(FLAGS)
   with tempfile.TemporaryDirectory() as work, contextlib.closing(
-      make_runner(FLAGS.runner, FLAGS.serial, FLAGS.adb,
-                  FLAGS.benchmark_binary)) as runner:
+      runner_from_flags(FLAGS)) as runner:
     paths = _tflite_files(work)
     timed = runner.measure(paths, settings)
     where = runner.describe()

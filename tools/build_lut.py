@@ -19,17 +19,6 @@ from fbnetv2_tf.specs import builtin_spaces
 FLAGS = flags.FLAGS
 
 
-def measure_settings():
-  from fbnetv2_tf.lut.runner import MeasureSettings  # pylint: disable=g-import-not-at-top
-  return MeasureSettings(threads=FLAGS.threads, warmup=FLAGS.warmup,
-                         trials=FLAGS.trials, runs=FLAGS.runs, cpu=FLAGS.cpu)
-
-
-def make_runner():
-  from fbnetv2_tf.lut.runner import make_runner as make  # pylint: disable=g-import-not-at-top
-  return make(FLAGS.runner, FLAGS.serial, FLAGS.adb, FLAGS.benchmark_binary)
-
-
 def progress_bar(total, description):
   import tqdm  # pylint: disable=g-import-not-at-top
   return tqdm.tqdm(total=total, desc=description, unit="candidate")
@@ -38,7 +27,8 @@ def progress_bar(total, description):
 def main(argv):
   del argv  # flags only
   space = builtin_spaces.space_from_argument(FLAGS.space)
-  settings = measure_settings()
+  from fbnetv2_tf.lut.runner import MeasureSettings, runner_from_flags  # pylint: disable=g-import-not-at-top
+  settings = MeasureSettings.from_flags(FLAGS)
   cli.quiet_tensorflow_logs()  # the cost model below imports Keras
   from fbnetv2_tf.lut import candidates  # pylint: disable=g-import-not-at-top
   keys = candidates.enumerate_candidates(space, FLAGS.input_channels,
@@ -47,7 +37,7 @@ def main(argv):
         f"{FLAGS.runner}, {FLAGS.threads} thread(s)", flush=True)
   from fbnetv2_tf.lut import build  # pylint: disable=g-import-not-at-top
   # closing: the device's pushed files are removed however the build ends.
-  with contextlib.closing(make_runner()) as runner:
+  with contextlib.closing(runner_from_flags(FLAGS)) as runner:
     lut = build.build_lut(space, runner, settings, build.BuildJob(
         output=FLAGS.output, dtype=FLAGS.dtype,
         input_channels=FLAGS.input_channels, num_classes=FLAGS.num_classes,

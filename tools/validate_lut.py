@@ -36,15 +36,14 @@ def main(argv):
   space = builtin_spaces.space_from_argument(FLAGS.space or lut.header.space)
   import contextlib  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.lut import validate  # pylint: disable=g-import-not-at-top
-  from fbnetv2_tf.lut.runner import MeasureSettings, RunnerError, make_runner  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.lut.runner import MeasureSettings, RunnerError, runner_from_flags  # pylint: disable=g-import-not-at-top
   stem = os.path.splitext(FLAGS.lut)[0]
   archs = validate.sample_archs(space, FLAGS.archs, FLAGS.seed,
                                 FLAGS.input_size)
   size = FLAGS.input_size or space.max_input_size
   print(f"Validating {FLAGS.lut} ({lut.header.device()}) on {len(archs)} "
         f"architectures of {space.name} at up to {size} px", flush=True)
-  with contextlib.closing(make_runner(FLAGS.runner, FLAGS.serial, FLAGS.adb,
-                                      FLAGS.benchmark_binary)) as runner:
+  with contextlib.closing(runner_from_flags(FLAGS)) as runner:
     if runner.describe() != lut.header.runner:
       raise RunnerError(f"{FLAGS.lut} was measured on {lut.header.device()}; "
                         "validate it on the same runner and device")

@@ -43,6 +43,13 @@ class MeasureSettings:
   cpu: int | None = None
   seed: int = 0
 
+  @classmethod
+  def from_flags(cls, values) -> "MeasureSettings":
+    """From the binaries' --threads, --warmup, --trials, --runs, --cpu
+    (``flags/common.py``; ``values`` is absl's FLAGS)."""
+    return cls(threads=values.threads, warmup=values.warmup,
+               trials=values.trials, runs=values.runs, cpu=values.cpu)
+
   def __post_init__(self):
     for name in ("threads", "trials", "runs"):
       if getattr(self, name) < 1:
@@ -87,3 +94,9 @@ def make_runner(name: str, serial: str | None = None, adb: str = "adb",
     from fbnetv2_tf.lut.adb import AdbRunner  # pylint: disable=g-import-not-at-top
     return AdbRunner(benchmark_binary, serial=serial, adb=adb)
   raise RunnerError(f"unknown runner {name!r}; known: host, adb")
+
+
+def runner_from_flags(values) -> Runner:
+  """The runner --runner, --serial, --adb, --benchmark_binary name."""
+  return make_runner(values.runner, values.serial, values.adb,
+                     values.benchmark_binary)
