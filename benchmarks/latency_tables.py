@@ -115,7 +115,7 @@ def measure_archs(work_dir, archs, luts):
   """Whole-network latency of arch strings in each table's dtype, timed
   interleaved with that table's probes and scaled to its speed."""
   sys.path.insert(0, ROOT)
-  from fbnetv2_tf.lut import build as lut_build  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.lut import probes  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.lut import validate  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.lut.host import HostRunner  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.lut.runner import MeasureSettings  # pylint: disable=g-import-not-at-top
@@ -127,12 +127,13 @@ def measure_archs(work_dir, archs, luts):
     paths = {label: validate.convert_arch(
         parse_arch_string(text), os.path.join(work_dir, f"{label}.{dtype}.tflite"),
         dtype, 10, 1) for label, text in archs.items()}
-    timed, _, reference = lut_build.measure_with_probes(
-        HostRunner(), paths, MeasureSettings(**lut.header.settings),
-        lut_build.probe_paths(f"{os.path.splitext(path)[0]}.cache", dtype))
-    for label, stats in timed.items():
-      measured[f"{label}.{dtype}"] = stats.median_us / 1e3 * (
-          lut.reference_us / reference)
+    settings = MeasureSettings(**lut.header.settings)
+    files = probes.probe_paths(f"{os.path.splitext(path)[0]}.cache", dtype)
+    probed = probes.measure_with_probes(
+        HostRunner(), paths, settings,
+        files, probes.settle(HostRunner(), files, settings))
+    for label, stats in probed.stats.items():
+      measured[f"{label}.{dtype}"] = stats.median_us / 1e3
   return measured
 
 

@@ -68,9 +68,10 @@ def _ready(flatbuffer: bytes, protocol: Protocol, rng) -> Interpreter:
   return interpreter
 
 
-def measure(models: Mapping[str, bytes], protocol: Protocol = Protocol()
-            ) -> dict[str, Latency]:
-  """Latency of each flatbuffer in ``models`` (name to bytes), interleaved."""
+def measure_trials(models: Mapping[str, bytes], protocol: Protocol = Protocol()
+                   ) -> dict[str, list[float]]:
+  """Each model's per-invoke mean in every trial, in milliseconds and trial
+  order (the t-th values of all models come from the same sweep)."""
   rng = np.random.default_rng(protocol.seed)
   interpreters = {name: _ready(fb, protocol, rng) for name, fb in models.items()}
   names = list(interpreters)
@@ -83,6 +84,12 @@ def measure(models: Mapping[str, bytes], protocol: Protocol = Protocol()
       for _ in range(protocol.invokes):
         invoke()
       means[name].append((time.perf_counter() - start) * 1e3 / protocol.invokes)
+  return means
+
+
+def measure(models: Mapping[str, bytes], protocol: Protocol = Protocol()
+            ) -> dict[str, Latency]:
+  """Latency of each flatbuffer in ``models`` (name to bytes), interleaved."""
   return {name: Latency(float(np.median(v)), float(np.percentile(v, 90)),
                         float(np.std(v)))
-          for name, v in means.items()}
+          for name, v in measure_trials(models, protocol).items()}

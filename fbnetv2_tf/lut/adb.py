@@ -216,9 +216,7 @@ class AdbRunner:
       for index in rng.permutation(len(names)):
         name = names[index]
         means[name].append(self._visit(remote[name], settings, warmup))
-    return {name: LatencyStats(float(np.median(v)),
-                               float(np.percentile(v, 90)), float(np.std(v)))
-            for name, v in means.items()}
+    return {name: LatencyStats.of(v) for name, v in means.items()}
 
   def close(self) -> None:
     """Removes what was pushed; a device that is gone keeps it."""

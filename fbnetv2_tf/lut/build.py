@@ -18,8 +18,7 @@ from typing import Callable
 
 
 from fbnetv2_tf import cli
-from fbnetv2_tf.cost.latency_table import LatencyKey
-from fbnetv2_tf.lut import candidates
+from fbnetv2_tf.lut import candidates, convert, probes
 from fbnetv2_tf.lut.runner import LatencyStats, MeasureSettings, Runner
 from fbnetv2_tf.lut.table_file import LutFile, LutHeader
 
@@ -57,78 +56,16 @@ class BuildJob:
     return self.cache_dir or f"{os.path.splitext(self.output)[0]}.cache"
 
 
-def candidate_path(cache: str, key: LatencyKey, dtype: str) -> str:
-  return os.path.join(cache, f"{candidates.key_name(key)}.{dtype}.tflite")
-
-
-def convert_candidate(key: LatencyKey, width_divisor: int, num_classes: int,
-                      dtype: str, path: str) -> str:
-  """Writes the candidate's .tflite (atomically) unless cached; its path."""
-  if os.path.exists(path):
-    return path
-  return _convert(candidates.candidate_model(key, width_divisor, num_classes),
-                  dtype, path)
-
-
-# Two probes ride along in every batch (and in every validation):
-# OVERHEAD, one elementwise op on 4 numbers, is the runner's fixed cost per
-# invoke; REFERENCE, a fixed small block, tracks the machine's speed. On a
-# shared host the speed of everything switched between two states (about
-# 1.8x apart) for tens of seconds at a time; rows are scaled to the speed of
-# the table's first batch, so batches measured in different states agree.
-OVERHEAD = "_invoke_overhead"
-REFERENCE = "_reference_block"
-REFERENCE_KEY = LatencyKey("ir_k3", 16, 1, 16, 48, 16)
-
-
-def _overhead_model():
-  import keras  # pylint: disable=g-import-not-at-top
-  inputs = keras.Input((1, 1, 4), name="x")  # image-shaped, as export wants
-  return keras.Model(inputs, keras.layers.Add()([inputs, inputs]),
-                     name="invoke_overhead")
-
-
-def probe_paths(cache: str, dtype: str) -> dict[str, str]:
-  """The probes' .tflite files in ``cache`` (converted once)."""
-  os.makedirs(cache, exist_ok=True)
-  paths = {OVERHEAD: os.path.join(cache, f"{OVERHEAD}.{dtype}.tflite"),
-           REFERENCE: candidate_path(cache, REFERENCE_KEY, dtype)}
-  if not os.path.exists(paths[OVERHEAD]):
-    _convert(_overhead_model(), dtype, paths[OVERHEAD])
-  convert_candidate(REFERENCE_KEY, 4, 10, dtype, paths[REFERENCE])
-  return paths
-
-
-def measure_with_probes(runner: Runner, paths: dict[str, str],
-                        settings: MeasureSettings, probes: dict[str, str]
-                        ) -> tuple[dict[str, LatencyStats], float, float]:
-  """``(stats of paths, overhead_us, reference_us)`` from one runner call."""
-  timed = runner.measure({**paths, **probes}, settings)
-  return (timed, timed.pop(OVERHEAD).median_us,
-          timed.pop(REFERENCE).median_us)
-
-
-def _scaled(stats: LatencyStats, factor: float, overhead_us: float
-            ) -> LatencyStats:
-  """A block's own time at the table's speed: scaled, the fixed cost off."""
-  return LatencyStats(max(stats.median_us * factor - overhead_us, 0.0),
-                      max(stats.p90_us * factor - overhead_us, 0.0),
-                      stats.std_us * factor)
-
-
-def _convert(model, dtype: str, path: str) -> str:
-  from fbnetv2_tf.export import tflite  # pylint: disable=g-import-not-at-top
-  calibration = tflite.random_calibration(model) if dtype == "int8" else None
-  # int8 candidates take and give int8: a network quantizes once, at its
-  # ends, not at every block.
-  tflite.write_tflite(model, path, dtype, calibration,
-                      int8_io=dtype == "int8")
-  return path
+def _own_time(stats: LatencyStats, overhead_us: float) -> LatencyStats:
+  """A block's own time: the runner's fixed cost per invoke taken off."""
+  return LatencyStats(max(stats.median_us - overhead_us, 0.0),
+                      max(stats.p90_us - overhead_us, 0.0), stats.std_us)
 
 
 def _convert_all(keys, header: LutHeader, job: BuildJob, progress) -> None:
   todo = [k for k in keys
-          if not os.path.exists(candidate_path(job.cache, k, job.dtype))]
+          if not os.path.exists(convert.candidate_path(job.cache, k,
+                                                       job.dtype))]
   if not todo:
     return
   os.makedirs(job.cache, exist_ok=True)
@@ -139,9 +76,10 @@ def _convert_all(keys, header: LutHeader, job: BuildJob, progress) -> None:
     with concurrent.futures.ProcessPoolExecutor(
         job.workers, mp_context=context,
         initializer=cli.quiet_tensorflow_logs) as pool:
-      futures = [pool.submit(convert_candidate, k, header.width_divisor,
-                             header.num_classes, job.dtype,
-                             candidate_path(job.cache, k, job.dtype))
+      futures = [pool.submit(convert.convert_candidate, k,
+                             header.width_divisor, header.num_classes,
+                             job.dtype,
+                             convert.candidate_path(job.cache, k, job.dtype))
                  for k in todo]
       for future in concurrent.futures.as_completed(futures):
         future.result()
@@ -170,23 +108,25 @@ def build_lut(space, runner: Runner, settings: MeasureSettings,
   todo = [k for k in keys[:job.limit] if k not in lut.rows]
   progress = progress or _silent
   _convert_all(todo, header, job, progress)
-  probes = probe_paths(job.cache, job.dtype) if todo else {}
+  if todo:
+    probe_files = probes.probe_paths(job.cache, job.dtype)
+    speed = probes.settle(runner, probe_files, settings)
   bar = progress(len(todo), "measuring")
   try:  # closed first, so an error prints on a line of its own
     for start in range(0, len(todo), BATCH):
       batch = todo[start:start + BATCH]
-      paths = {candidates.key_name(k): candidate_path(job.cache, k, job.dtype)
+      paths = {candidates.key_name(k): convert.candidate_path(job.cache, k,
+                                                              job.dtype)
                for k in batch}
-      timed, overhead, reference = measure_with_probes(runner, paths,
-                                                       settings, probes)
-      if lut.reference_us is None:
-        lut.reference_us = reference
-      factor = lut.reference_us / reference
+      probed = probes.measure_with_probes(runner, paths, settings, probe_files,
+                                          speed)
+      if lut.reference_us is None:  # the speed it was built at, for checks
+        lut.reference_us = probed.reference_us
       # Rows hold the block's own time; the table adds the fixed cost once
       # per network (counted once per block it overstated 32 px nets by 30 %).
-      lut.add({k: _scaled(timed[candidates.key_name(k)], factor,
-                          overhead * factor) for k in batch},
-              overhead * factor)
+      lut.add({k: _own_time(probed.stats[candidates.key_name(k)],
+                          probed.overhead_us) for k in batch},
+              probed.overhead_us)
       bar.update(len(batch))
   finally:
     bar.close()

@@ -8,6 +8,8 @@ import os
 import platform
 from typing import Mapping
 
+import numpy as np
+
 from fbnetv2_tf.export import latency
 from fbnetv2_tf.lut.runner import LatencyStats, MeasureSettings, RunnerError
 
@@ -64,9 +66,9 @@ class HostRunner:
                                 trials=settings.trials, invokes=settings.runs,
                                 seed=settings.seed)
     with _pinned(settings.cpu):
-      timed = latency.measure(flatbuffers, protocol)
-    return {name: LatencyStats(t.median_ms * 1e3, t.p90_ms * 1e3,
-                               t.std_ms * 1e3) for name, t in timed.items()}
+      trials = latency.measure_trials(flatbuffers, protocol)
+    return {name: LatencyStats.of(np.asarray(ms) * 1e3)
+            for name, ms in trials.items()}
 
   def close(self) -> None:
     pass

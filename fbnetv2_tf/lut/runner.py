@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping, Protocol
 
+import numpy as np
+
 from fbnetv2_tf.cli import UserError
 
 
@@ -35,6 +37,9 @@ class MeasureSettings:
     runs: back-to-back timed invokes per visit (their mean is one trial).
     cpu: pin the measuring process to this CPU core (None: no pinning).
     seed: seeds the visiting orders.
+    fast_within: a LUT build or validation keeps only the trials whose
+      reference block is within this factor of the fastest seen (the
+      machine's fast state, ``lut/probes.py``); None keeps every trial.
   """
   threads: int = 1
   warmup: int = 20
@@ -42,13 +47,18 @@ class MeasureSettings:
   runs: int = 100
   cpu: int | None = None
   seed: int = 0
+  fast_within: float | None = 1.15
 
   @classmethod
   def from_flags(cls, values) -> "MeasureSettings":
     """From the binaries' --threads, --warmup, --trials, --runs, --cpu
-    (``flags/common.py``; ``values`` is absl's FLAGS)."""
+    (``flags/common.py``) and build_lut's --fast_within (0: None);
+    ``values`` is absl's FLAGS."""
+    fast_within = (values.fast_within if "fast_within" in values
+                   else cls.fast_within)
     return cls(threads=values.threads, warmup=values.warmup,
-               trials=values.trials, runs=values.runs, cpu=values.cpu)
+               trials=values.trials, runs=values.runs, cpu=values.cpu,
+               fast_within=fast_within or None)
 
   def __post_init__(self):
     for name in ("threads", "trials", "runs"):
@@ -57,14 +67,28 @@ class MeasureSettings:
                         f"{getattr(self, name)}")
     if self.warmup < 0:
       raise UserError(f"--warmup must not be negative, got {self.warmup}")
+    if self.fast_within is not None and self.fast_within < 1:
+      raise UserError("--fast_within must be at least 1 (or 0 for every "
+                      f"trial), got {self.fast_within}")
 
 
 @dataclasses.dataclass(frozen=True)
 class LatencyStats:
-  """Microseconds per invoke over the trials of one model."""
+  """Microseconds per invoke over the trials of one model; ``trials_us``
+  holds each trial's mean in trial order (the t-th values of all models of
+  one call come from the same sweep), empty where only the summary is
+  known (a table row)."""
   median_us: float
   p90_us: float
   std_us: float
+  trials_us: tuple[float, ...] = ()
+
+  @classmethod
+  def of(cls, trials_us) -> "LatencyStats":
+    """Median, 90th percentile and standard deviation of per-trial means."""
+    values = np.asarray(trials_us, dtype=float)
+    return cls(float(np.median(values)), float(np.percentile(values, 90)),
+               float(np.std(values)), tuple(float(v) for v in values))
 
 
 class Runner(Protocol):

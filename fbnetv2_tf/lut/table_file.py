@@ -14,10 +14,11 @@ Format (version 2; version-1 files, without ``header``, still load as a
    "entries": [{"op", "input_size", "stride", "cin", "mid", "cout",
                 "latency_us" (the median), "p90_us", "std_us"}, ...]}
 
-Rows hold a block's own time at the speed of the first batch: every batch
-also times a one-op model (the runner's fixed cost per invoke, subtracted
-from each row and added once per network) and a fixed reference block
-(``reference_us``; each batch is scaled by first / own).
+Rows hold a block's own time in the machine's fast state: every batch also
+times a one-op model (the runner's fixed cost per invoke, subtracted from
+each row and added once per network) and a fixed reference block that
+tells fast trials from slow ones (``lut/probes.py``); ``reference_us`` is
+its time in the first batch, which a validation compares with its own.
 
 The whole file is rewritten atomically after every measured batch, so a run
 killed at any point leaves the last complete table: a rerun measures only

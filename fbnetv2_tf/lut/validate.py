@@ -27,11 +27,15 @@ from fbnetv2_tf.specs.arch_string import to_arch_string
 @dataclasses.dataclass
 class Validation:
   """Predicted and measured whole-network latencies, in microseconds;
-  ``measured_us`` at the table's speed, ``raw_us`` as timed."""
+  ``measured_us`` over the fast trials, ``raw_us`` over all
+  (``lut/probes.py``)."""
   archs: list[str]
   predicted_us: list[float]
   measured_us: list[float]
   raw_us: list[float] | None = None
+  fast_trials: tuple[int, int] | None = None  # used, timed (probes.py)
+  # The reference probe now against when the table was built.
+  speed_ratio: float | None = None
 
   @property
   def mape(self) -> float:
@@ -54,13 +58,21 @@ class Validation:
 
   def corrected(self, scale: float, offset_ms: float) -> "Validation":
     """The same measurements against corrected predictions."""
-    return Validation(self.archs,
-                      [scale * p + offset_ms * 1e3 for p in self.predicted_us],
-                      self.measured_us, self.raw_us)
+    return dataclasses.replace(
+        self, predicted_us=[scale * p + offset_ms * 1e3
+                            for p in self.predicted_us])
 
   def summary(self) -> str:
-    return (f"{len(self.archs)} architectures: MAPE {100 * self.mape:.2f} %, "
+    text = (f"{len(self.archs)} architectures: MAPE {100 * self.mape:.2f} %, "
             f"Spearman {self.spearman:.4f}")
+    if self.fast_trials:
+      text += (f" ({self.fast_trials[0]} of {self.fast_trials[1]} trials "
+               "in the fast state)")
+    if self.speed_ratio and abs(self.speed_ratio - 1) > 0.1:
+      text += (f"; the reference block now takes {self.speed_ratio:.2f}x "
+               "its time when the table was built: a table is only valid "
+               "at the speed it was measured")
+    return text
 
 
 def spearman(a, b) -> float:
@@ -142,17 +154,19 @@ def validate(lut: LutFile, archs, runner, settings, work_dir: str,
     paths[arch.name] = convert_arch(
         arch, network_file(work_dir, arch, header.dtype), header.dtype,
         header.num_classes, header.input_channels)
-  from fbnetv2_tf.lut import build  # pylint: disable=g-import-not-at-top
-  probes = build.probe_paths(cache_dir, header.dtype)
-  measured, _, reference = build.measure_with_probes(runner, paths, settings,
-                                                     probes)
-  # At the table's speed, as its rows are (build.REFERENCE).
-  factor = (lut.reference_us or reference) / reference
+  from fbnetv2_tf.lut import probes  # pylint: disable=g-import-not-at-top
+  probe_files = probes.probe_paths(cache_dir, header.dtype)
+  probed = probes.measure_with_probes(
+      runner, paths, settings, probe_files,
+      probes.settle(runner, probe_files, settings))
   return Validation(
       [a.name for a in archs],
       [predicted_us(a, table, header.input_channels) for a in archs],
-      [measured[a.name].median_us * factor for a in archs],
-      [measured[a.name].median_us for a in archs])
+      [probed.stats[a.name].median_us for a in archs],
+      [probed.raw[a.name].median_us for a in archs],
+      fast_trials=(probed.fast_trials, probed.trials),
+      speed_ratio=(probed.reference_us / lut.reference_us
+                   if lut.reference_us else None))
 
 
 def plot(validation: Validation, path: str, title: str) -> None:
