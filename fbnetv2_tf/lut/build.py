@@ -110,7 +110,7 @@ def build_lut(space, runner: Runner, settings: MeasureSettings,
   _convert_all(todo, header, job, progress)
   if todo:
     probe_files = probes.probe_paths(job.cache, job.dtype)
-    speed = probes.settle(runner, probe_files, settings)
+    speed = probes.settle(runner, probe_files, settings, lut.reference_us)
   bar = progress(len(todo), "measuring")
   try:  # closed first, so an error prints on a line of its own
     for start in range(0, len(todo), BATCH):
@@ -120,8 +120,7 @@ def build_lut(space, runner: Runner, settings: MeasureSettings,
                for k in batch}
       probed = probes.measure_with_probes(runner, paths, settings, probe_files,
                                           speed)
-      if lut.reference_us is None:  # the speed it was built at, for checks
-        lut.reference_us = probed.reference_us
+      lut.reference_us = speed.units_us  # the first batch's
       # Rows hold the block's own time; the table adds the fixed cost once
       # per network (counted once per block it overstated 32 px nets by 30 %).
       lut.add({k: _own_time(probed.stats[candidates.key_name(k)],

@@ -10,16 +10,20 @@ factor converts one state into the other. A result is therefore taken only
 from the trials run in the fast state: those whose reference is within
 ``MeasureSettings.fast_within`` (1.15 by default: the two states here were
 1.7x apart, the spread within the fast state under 10 %) of the fastest
-reference trial of the session. A session
-first times the probes alone for a few seconds (``settle``) to learn that
-speed; a call that caught too few fast trials is timed again after a pause.
-On a phone with a fixed governor every trial passes; ``fast_within=None``
-keeps every trial and skips the settling.
+reference trial of the session. A session first times the probes alone for
+a few seconds (``settle``) to learn that speed; a call that caught too few
+fast trials is timed again after a pause. The fast state itself drifted by
+up to 13 % between sessions, uniformly enough to correct: each call's fast
+trials are scaled by the reference's fast median to the speed of the
+table's first batch. On a phone with a fixed governor every trial passes
+and the factor stays near 1; ``fast_within=None`` keeps every trial and
+skips the settling.
 
 Measured on this host (``benchmarks/latency_tables.py``): scaling each
-trial by its reference, instead of selecting, left 2.5-8 % MAPE on a 64 px
-fp32 table where selection alone gave 1.0-1.2 %; scaling each batch by its
-median reference gave 1.6-2.5 %.
+trial by its own reference, instead of selecting, left 2.5-8 % MAPE on a
+64 px fp32 table where selection gave 1.0-2.5 %; selection without any
+scaling left the 32 px table 8-9 % under sessions whose fast state ran
+9-13 % slower than the build's.
 """
 
 from __future__ import annotations
@@ -66,9 +70,18 @@ def probe_paths(cache: str, dtype: str) -> dict[str, str]:
 
 @dataclasses.dataclass
 class Speed:
-  """The fastest reference trial a session has seen, in microseconds, and
-  how much slower a trial may be to count as fast (None: any)."""
+  """What a session knows of the machine's speed, in microseconds of the
+  reference block.
+
+  Attributes:
+    within: how much slower than the fastest a trial may be to count as
+      fast (None: any).
+    units_us: the speed results are expressed at: a table's reference time
+      (None: the first measurement's, which sets it).
+    fastest_us: the fastest reference trial seen in this session.
+  """
   within: float | None
+  units_us: float | None = None
   fastest_us: float = float("inf")
 
   def fast(self, reference_us: np.ndarray) -> np.ndarray:
@@ -81,8 +94,9 @@ class Speed:
 
 @dataclasses.dataclass(frozen=True)
 class Probed:
-  """One measurement: ``stats`` over the fast trials, ``raw`` over all;
-  ``overhead_us`` and ``reference_us`` are the probes' fast medians."""
+  """One measurement: ``stats`` and ``overhead_us`` over the fast trials,
+  at ``Speed.units_us``; ``raw`` over all trials as timed;
+  ``reference_us`` the reference's fast median as timed."""
   stats: dict[str, LatencyStats]
   raw: dict[str, LatencyStats]
   overhead_us: float
@@ -95,11 +109,11 @@ def _trials(stats: LatencyStats) -> tuple[float, ...]:
   return stats.trials_us or (stats.median_us,)
 
 
-def settle(runner: Runner, probes: dict[str, str], settings: MeasureSettings
-           ) -> Speed:
+def settle(runner: Runner, probes: dict[str, str], settings: MeasureSettings,
+           units_us: float | None = None) -> Speed:
   """Times the probes alone for ``SETTLE_SECONDS`` (at least once; not at
-  all when every trial counts)."""
-  speed = Speed(settings.fast_within)
+  all when every trial counts); results will be at ``units_us``."""
+  speed = Speed(settings.fast_within, units_us)
   if speed.within is None:
     return speed
   start, round_ = time.monotonic(), 0
@@ -136,11 +150,16 @@ def measure_with_probes(runner: Runner, paths: dict[str, str],
   else:  # the fast state never came back: the fastest trials there are
     fast = np.zeros(len(reference), bool)
     fast[np.argsort(reference, kind="stable")[:needed]] = True
-  stats = {name: LatencyStats.of(np.array(v)[fast])
+  reference_us = float(np.median(reference[fast]))
+  if speed.units_us is None:
+    speed.units_us = reference_us
+  factor = speed.units_us / reference_us
+  stats = {name: LatencyStats.of(np.array(v)[fast] * factor)
            for name, v in sweeps.items()}
   raw = {name: LatencyStats.of(v) for name, v in sweeps.items()}
-  overhead, reference_us = stats.pop(OVERHEAD), stats.pop(REFERENCE)
+  overhead = stats.pop(OVERHEAD).median_us
+  stats.pop(REFERENCE)
   for name in (OVERHEAD, REFERENCE):
     raw.pop(name)
-  return Probed(stats, raw, overhead.median_us, reference_us.median_us,
-                int(fast.sum()), len(fast))
+  return Probed(stats, raw, overhead, reference_us, int(fast.sum()),
+                len(fast))

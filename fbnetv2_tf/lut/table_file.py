@@ -75,8 +75,8 @@ class LutFile:
     self.rows: dict[LatencyKey, LatencyStats] = dict(rows or {})
     # The runner's fixed cost per invoke, one measurement per batch.
     self.overheads: list[float] = list(overheads or [])
-    # The reference probe's time in the first batch: the speed rows are
-    # scaled to (lut.build).
+    # The reference probe's time in the first batch (lut.probes): a later
+    # validation compares its own with it.
     self.reference_us: float | None = reference_us
 
   @property

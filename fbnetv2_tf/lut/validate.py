@@ -27,8 +27,8 @@ from fbnetv2_tf.specs.arch_string import to_arch_string
 @dataclasses.dataclass
 class Validation:
   """Predicted and measured whole-network latencies, in microseconds;
-  ``measured_us`` over the fast trials, ``raw_us`` over all
-  (``lut/probes.py``)."""
+  ``measured_us`` over the fast trials at the table's speed, ``raw_us``
+  over all trials as timed (``lut/probes.py``)."""
   archs: list[str]
   predicted_us: list[float]
   measured_us: list[float]
@@ -70,8 +70,8 @@ class Validation:
                "in the fast state)")
     if self.speed_ratio and abs(self.speed_ratio - 1) > 0.1:
       text += (f"; the reference block now takes {self.speed_ratio:.2f}x "
-               "its time when the table was built: a table is only valid "
-               "at the speed it was measured")
+               "its time when the table was built (measurements scaled "
+               "back)")
     return text
 
 
@@ -156,9 +156,9 @@ def validate(lut: LutFile, archs, runner, settings, work_dir: str,
         header.num_classes, header.input_channels)
   from fbnetv2_tf.lut import probes  # pylint: disable=g-import-not-at-top
   probe_files = probes.probe_paths(cache_dir, header.dtype)
-  probed = probes.measure_with_probes(
+  probed = probes.measure_with_probes(  # at the table's speed, as its rows
       runner, paths, settings, probe_files,
-      probes.settle(runner, probe_files, settings))
+      probes.settle(runner, probe_files, settings, lut.reference_us))
   return Validation(
       [a.name for a in archs],
       [predicted_us(a, table, header.input_channels) for a in archs],

@@ -93,3 +93,16 @@ def test_stats_of_trials():
   assert stats.p90_us == pytest.approx(float(np.percentile(
       [1, 2, 3, 4, 100], 90)))
   assert stats.trials_us == (1.0, 2.0, 3.0, 4.0, 100.0)
+
+
+def test_a_session_at_another_speed_is_scaled_to_the_tables():
+  machine = TwoStateMachine(["fff", "fsf"])
+  settings = MeasureSettings(trials=3)
+  # The table was built when the reference block took 8 (the machine's
+  # fast state has since slowed by 10/8).
+  speed = probes.settle(machine, PROBES, settings, units_us=8.0)
+  probed = probes.measure_with_probes(machine, {"block": "block.tflite"},
+                                      settings, PROBES, speed)
+  assert probed.reference_us == pytest.approx(FAST)  # as timed
+  assert probed.stats["block"].median_us == pytest.approx(3.0 * 8 / FAST)
+  assert probed.raw["block"].median_us == pytest.approx(3.0)
