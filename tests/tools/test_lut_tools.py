@@ -37,8 +37,12 @@ def _rows(path):
 
 
 def _build_args(space_file, cache, out, *extra):
+  # Every trial counts: these tests are about files and processes, and a
+  # busy test machine would otherwise retime batches waiting for its fast
+  # state (selection: tests/lut/test_probes.py and the LUT tour).
   return (f"--space={space_file}", "--input_channels=1", "--num_classes=4",
-          f"--output={out}", f"--cache_dir={cache}", "--warmup=2", *extra)
+          f"--output={out}", f"--cache_dir={cache}", "--warmup=2",
+          "--fast_within=0", *extra)
 
 
 @pytest.mark.slow
@@ -100,8 +104,7 @@ def test_adb_build_survives_a_lost_device_and_resumes(space_file, cache,
   env, binary = device
   out = tmp_path / "phone.json"
   args = _build_args(space_file, cache, out, "--runner=adb",
-                     f"--benchmark_binary={binary}", "--trials=1", "--runs=3",
-                     "--fast_within=0")
+                     f"--benchmark_binary={binary}", "--trials=1", "--runs=3")
   # A batch is 24 candidates and 2 probes, and every trial counts (no
   # settling, no retimed batch): the device goes in the second batch.
   saved = _with_env({**env, "FAKE_ADB_LOSE_AFTER": "28"})
