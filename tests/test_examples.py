@@ -44,3 +44,23 @@ def test_export_tour_exports_int8_that_agrees_with_keras(tmp_path):
   assert int8["accuracy"]["top1_agreement"] > 0.9
   assert int8["float_ops"] == []
   assert "ops left in float: none" in result.stdout
+
+
+@pytest.mark.slow
+def test_lut_tour_builds_a_full_table_and_searches_within_its_budget(
+    tmp_path):
+  result = run_example("lut_tour.py", tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  rows, keys = map(int, re.search(r"(\d+) rows for (\d+) candidates",
+                                  result.stdout).groups())
+  assert rows == keys == 24
+  mape = float(re.search(r"MAPE ([\d.]+) %", result.stdout).group(1))
+  assert 0 < mape < 50  # timed whole networks, not a copy of the prediction
+  predicted, target = map(float, re.search(
+      r"predicted ([\d.]+) ms, target ([\d.]+) ms", result.stdout).groups())
+  assert predicted <= target
+  table = json.loads((tmp_path / "lut_tour" / "lut_tour.lut.json"
+                      ).read_text())
+  assert len({tuple(e[k] for k in ("op", "input_size", "stride", "cin",
+                                   "mid", "cout"))
+              for e in table["entries"]}) == 24
