@@ -62,8 +62,10 @@ def test_a_lost_device_keeps_whole_batches_and_the_rerun_completes(
   # The rows kept from the first run were not measured again.
   for key, stats in partial.rows.items():
     assert lut.rows[key] == stats
-  assert all(r.median_us > 0 and r.p90_us >= r.median_us * 0.5
-             for r in lut.rows.values())
+  # A block's own time: the fixed cost per invoke taken off, never below 0
+  # (a tiny block on a loaded machine can come out at 0).
+  assert all(0 <= r.median_us <= r.p90_us for r in lut.rows.values())
+  assert sum(r.median_us > 0 for r in lut.rows.values()) >= 0.9 * len(KEYS)
 
 
 def test_a_table_measured_otherwise_is_never_extended(tmp_path, cache):
