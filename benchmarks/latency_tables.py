@@ -117,10 +117,8 @@ def search(lut, target_ms, out, epochs):
 
 def measure_archs(work_dir, archs, luts):
   """Whole-network latency (ms) of arch strings in each table's dtype,
-  timed interleaved with that table's probes (fast trials, at the table's
-  speed)."""
+  timed as that table's validation times networks."""
   sys.path.insert(0, ROOT)
-  from fbnetv2_tf.lut import probes  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.lut import validate  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.lut.host import HostRunner  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.lut.runner import MeasureSettings  # pylint: disable=g-import-not-at-top
@@ -129,15 +127,10 @@ def measure_archs(work_dir, archs, luts):
   measured = {}
   for dtype, path in luts.items():
     lut = LutFile.load(path)
-    parsed = {label: parse_arch_string(text) for label, text in archs.items()}
-    paths = {label: validate.convert_arch(
-        arch, validate.network_file(work_dir, arch, dtype), dtype, 10, 1)
-             for label, arch in parsed.items()}
-    settings = MeasureSettings(**lut.header.settings)
-    files = probes.probe_paths(f"{os.path.splitext(path)[0]}.cache", dtype)
-    probed = probes.measure_with_probes(
-        HostRunner(), paths, settings,
-        files, probes.settle(HostRunner(), files, settings, lut.reference_us))
+    probed = validate.measure_networks(
+        lut, {label: parse_arch_string(text) for label, text in archs.items()},
+        HostRunner(), MeasureSettings(**lut.header.settings), work_dir,
+        f"{os.path.splitext(path)[0]}.cache")
     for label, stats in probed.stats.items():
       measured[f"{label}.{dtype}"] = stats.median_us / 1e3
   return measured

@@ -15,12 +15,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from typing import Mapping
 
 import numpy as np
 
 from fbnetv2_tf.cost.latency_table import LatencyTable
 from fbnetv2_tf.lut import candidates
 from fbnetv2_tf.lut.table_file import LutFile
+from fbnetv2_tf.specs.arch_spec import ArchSpec
 from fbnetv2_tf.specs.arch_string import to_arch_string
 
 
@@ -141,27 +143,34 @@ def network_file(work_dir: str, arch, dtype: str) -> str:
   return os.path.join(work_dir, f"{arch.name}_{digest}.{dtype}.tflite")
 
 
-def validate(lut: LutFile, archs, runner, settings, work_dir: str,
-             cache_dir: str) -> Validation:
-  """Predicts and measures ``archs``; whole-network files go to
-  ``work_dir`` (kept, so a rerun measures again without converting), the
-  probes come from the table's ``cache_dir``."""
-  os.makedirs(work_dir, exist_ok=True)
-  table = lut.table()
-  paths = {}
-  header = lut.header
-  for arch in archs:
-    paths[arch.name] = convert_arch(
-        arch, network_file(work_dir, arch, header.dtype), header.dtype,
-        header.num_classes, header.input_channels)
+def measure_networks(lut: LutFile, archs: Mapping[str, ArchSpec], runner,
+                     settings, work_dir: str, cache_dir: str):
+  """Times whole networks (``{label: ArchSpec}``) as the table's rows were
+  timed: converted in its dtype (kept in ``work_dir``, named by content),
+  with its probes from ``cache_dir``, in the fast state and at the table's
+  speed; a ``probes.Probed`` keyed by label."""
   from fbnetv2_tf.lut import probes  # pylint: disable=g-import-not-at-top
+  os.makedirs(work_dir, exist_ok=True)
+  header = lut.header
+  paths = {label: convert_arch(
+      arch, network_file(work_dir, arch, header.dtype), header.dtype,
+      header.num_classes, header.input_channels)
+           for label, arch in archs.items()}
   probe_files = probes.probe_paths(cache_dir, header.dtype)
-  probed = probes.measure_with_probes(  # at the table's speed, as its rows
+  return probes.measure_with_probes(
       runner, paths, settings, probe_files,
       probes.settle(runner, probe_files, settings, lut.reference_us))
+
+
+def validate(lut: LutFile, archs, runner, settings, work_dir: str,
+             cache_dir: str) -> Validation:
+  """Predicts and measures ``archs`` (``measure_networks``)."""
+  table = lut.table()
+  probed = measure_networks(lut, {a.name: a for a in archs}, runner,
+                            settings, work_dir, cache_dir)
   return Validation(
       [a.name for a in archs],
-      [predicted_us(a, table, header.input_channels) for a in archs],
+      [predicted_us(a, table, lut.header.input_channels) for a in archs],
       [probed.stats[a.name].median_us for a in archs],
       [probed.raw[a.name].median_us for a in archs],
       fast_trials=(probed.fast_trials, probed.trials),
