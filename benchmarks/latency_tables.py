@@ -94,25 +94,32 @@ def relative_target(path, space, quantile=0.4, count=200):
   from fbnetv2_tf.specs import builtin_spaces  # pylint: disable=g-import-not-at-top
   lut = LutFile.load(path)
   table = lut.table()
-  archs = validate.sample_archs(builtin_spaces.get_space(space), count, 7)
+  archs = validate.sample_archs(builtin_spaces.space_from_argument(space),
+                                count, 7)
   predicted = [validate.predicted_us(a, table, 1) / 1e3 for a in archs]
   return round(float(np.quantile(predicted, quantile)), 4)
 
 
-def search(lut, target_ms, out, epochs):
+def search(lut, target_ms, out, epochs, *extra):
+  """A ``--lut``/``--target_ms`` search; its derived architecture (as an
+  arch string), target and predicted latency."""
   _tool("search", f"--lut={lut}", f"--target_ms={target_ms}",
-        f"--output_dir={out}", f"--epochs={epochs}", "--verbose=0")
+        f"--output_dir={out}", f"--epochs={epochs}", "--verbose=0", *extra)
   sys.path.insert(0, ROOT)
   from fbnetv2_tf.specs.arch_spec import load_archs  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.specs.arch_string import to_arch_string  # pylint: disable=g-import-not-at-top
   with open(os.path.join(out, "search_result.json"), encoding="utf-8") as f:
     result = json.load(f)
   (arch,) = load_archs(os.path.join(out, "arch.json")).values()
-  text = to_arch_string(arch)
-  # tiny32's searched h-swish op; its stem and last stage always use it.
-  return {"arch": text, "target_ms": target_ms,
-          "predicted_ms": result["counted_cost"],
-          "hswish_blocks": text.count("sehsig_hs")}
+  return {"arch": to_arch_string(arch), "target_ms": target_ms,
+          "predicted_ms": result["counted_cost"]}
+
+
+def tiny32_search(lut, target_ms, out, epochs):
+  """``search`` on tiny32, counting its searched h-swish blocks (the
+  squeeze-excite option; its stem and last stage always use h-swish)."""
+  found = search(lut, target_ms, out, epochs)
+  return found | {"hswish_blocks": found["arch"].count("sehsig_hs")}
 
 
 def measure_archs(work_dir, archs, luts):
@@ -177,13 +184,13 @@ def main():
   searched = {}
   for dtype, target in targets.items():  # each table at its own target
     searched[f"{dtype}_lut"] = results.get_or_run(
-        f"search/{dtype}_lut", lambda d=dtype, t=target: search(
+        f"search/{dtype}_lut", lambda d=dtype, t=target: tiny32_search(
             lut[d], t, os.path.join(args.work_dir, f"search_{d}"),
             args.search_epochs))
   # The same search as the int8 one (flags, seed, target), but with the
   # fp32 table: what a user deploying int8 gets from an fp32 table.
   searched["fp32_lut_int8_target"] = results.get_or_run(
-      "search/fp32_lut_int8_target", lambda: search(
+      "search/fp32_lut_int8_target", lambda: tiny32_search(
           lut["fp32"], targets["int8"],
           os.path.join(args.work_dir, "search_fp32_int8_target"),
           args.search_epochs))
@@ -193,7 +200,7 @@ def main():
   # int8 latency that child measured.
   same_budget = round(measured["fp32_lut.int8"], 4)
   searched["int8_lut_same_budget"] = results.get_or_run(
-      "search/int8_lut_same_budget", lambda: search(
+      "search/int8_lut_same_budget", lambda: tiny32_search(
           lut["int8"], same_budget,
           os.path.join(args.work_dir, "search_int8_same_budget"),
           args.search_epochs))
