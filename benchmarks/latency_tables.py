@@ -6,7 +6,9 @@
    a ``fbnetv2_f`` build on its first --fbnetv2_f_candidates candidates.
 2. Validate each table: fit a correction on 10 sampled architectures
    (seed 1), then judge the table with and without it on 20 others (seed
-   2), three times in separate processes (MAPE, Spearman, scatter PNG).
+   2) at the table's input size, three times in separate processes (MAPE,
+   Spearman, scatter PNG); the 32 px table (tiny32 as searched, which also
+   takes 24 and 16 px inputs) is judged over all three sizes as well.
 3. Search with --lut and --target_ms, once with the fp32 table and once
    with the int8 table (same flags and seed; each target the 40 % quantile
    of its table's latency over random architectures): do they land within
@@ -169,10 +171,14 @@ def main():
       # changes from run to run.
       results.get_or_run(f"calibrate/tiny32_{size}/{dtype}", lambda p=path: (
           validation(p, space_flag, "--archs=10", "--seed=1", "--calibrate")))
-      for repeat in range(REPEATS):
-        results.get_or_run(
-            f"validate/tiny32_{size}/{dtype}/{repeat}", lambda p=path: (
-                validation(p, space_flag, "--archs=20", "--seed=2")))
+      judged = {f"tiny32_{size}": (f"--input_size={size}",)}
+      if size == 32:  # the space as searched: 32, 24 and 16 px inputs
+        judged["tiny32_16-32"] = ()
+      for label, at_size in judged.items():
+        for repeat in range(REPEATS):
+          results.get_or_run(
+              f"validate/{label}/{dtype}/{repeat}", lambda p=path, a=at_size: (
+                  validation(p, space_flag, "--archs=20", "--seed=2", *a)))
   results.get_or_run("build/fbnetv2_f/fp32/sample", lambda: build(
       os.path.join(args.work_dir, "fbnetv2_f_sample.json"), "fbnetv2_f",
       "fp32", "--input_channels=3", "--num_classes=1000",
