@@ -22,11 +22,6 @@ def define_build_lut_flags() -> None:
   flags.DEFINE_string("cache_dir", None, "Converted candidates (default: "
                       "OUTPUT.cache beside the table).")
   flags.DEFINE_integer("workers", 2, "Conversion processes.", lower_bound=1)
-  flags.DEFINE_float("fast_within", 1.15, "Use only the trials run in the "
-                     "machine's fast state: those whose reference block is "
-                     "within this factor of the fastest seen (0: every "
-                     "trial, for a device whose speed is fixed).",
-                     lower_bound=0)
   flags.DEFINE_integer("limit", None, "Measure only the first N candidates "
                        "(a partial table, or a sample to time a build).",
                        lower_bound=1)

@@ -85,3 +85,8 @@ def define_measure_flags() -> None:
   flags.DEFINE_integer("cpu", None, "Pin measurements to this CPU core "
                        "(host: sched_setaffinity; adb: taskset).",
                        lower_bound=0)
+  flags.DEFINE_float("fast_within", 1.15, "Use only the trials run in the "
+                     "machine's fast state: those whose reference block is "
+                     "within this factor of the fastest seen (0: every "
+                     "trial, for a device whose speed is fixed).",
+                     lower_bound=0)

@@ -2,7 +2,10 @@
 
 Every model is timed in one run with the same settings, interleaved: the
 median over trials of the mean of --runs back-to-back invokes, p90 and
-standard deviation, in milliseconds.
+standard deviation, in milliseconds. As in a latency-table build, only the
+trials run in the machine's fast state count (--fast_within; a reference
+block rides along, ``fbnetv2_tf/lut/probes.py``); --fast_within=0 keeps
+every trial.
 
   fbnetv2-benchmark --model=FBNetV2_F1,out/tflite/child.int8.tflite
 """
@@ -39,6 +42,19 @@ def _tflite_files(work_dir):
   return paths
 
 
+def _measure(runner, paths, settings, work_dir):
+  """Each model's stats, and a note of which trials they are over."""
+  if settings.fast_within is None:
+    return runner.measure(paths, settings), ""
+  from fbnetv2_tf.lut import probes  # pylint: disable=g-import-not-at-top
+  probe_files = probes.probe_paths(work_dir, FLAGS.dtype)
+  probed = probes.measure_with_probes(
+      runner, paths, settings, probe_files,
+      probes.settle(runner, probe_files, settings))
+  return probed.stats, (f" ({probed.fast_trials} of {probed.trials} trials "
+                        "in the fast state)")
+
+
 def main(argv):
   del argv  # flags only
   missing = [m for m in FLAGS.model if m.endswith(".tflite")
@@ -51,11 +67,11 @@ def main(argv):
   with tempfile.TemporaryDirectory() as work, contextlib.closing(
       runner_from_flags(FLAGS)) as runner:
     paths = _tflite_files(work)
-    timed = runner.measure(paths, settings)
+    timed, selected = _measure(runner, paths, settings, work)
     where = runner.describe()
   print(f"{where.get('runner')}: {where.get('cpu_model') or where.get('model')}"
         f", {FLAGS.threads} thread(s), {FLAGS.trials} trials x {FLAGS.runs} "
-        "runs")
+        f"runs{selected}")
   width = max(len(n) for n in timed)
   for name, stats in timed.items():
     print(f"  {name:<{width}}  median {stats.median_us / 1e3:9.3f} ms  p90 "

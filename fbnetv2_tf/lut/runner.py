@@ -37,8 +37,8 @@ class MeasureSettings:
     runs: back-to-back timed invokes per visit (their mean is one trial).
     cpu: pin the measuring process to this CPU core (None: no pinning).
     seed: seeds the visiting orders.
-    fast_within: a LUT build or validation keeps only the trials whose
-      reference block is within this factor of the fastest seen (the
+    fast_within: a LUT build, validation or benchmark keeps only the trials
+      whose reference block is within this factor of the fastest seen (the
       machine's fast state, ``lut/probes.py``); None keeps every trial.
   """
   threads: int = 1
@@ -51,14 +51,12 @@ class MeasureSettings:
 
   @classmethod
   def from_flags(cls, values) -> "MeasureSettings":
-    """From the binaries' --threads, --warmup, --trials, --runs, --cpu
-    (``flags/common.py``) and build_lut's --fast_within (0: None);
-    ``values`` is absl's FLAGS."""
-    fast_within = (values.fast_within if "fast_within" in values
-                   else cls.fast_within)
+    """From the binaries' --threads, --warmup, --trials, --runs, --cpu and
+    --fast_within (0: None; ``flags/common.py``); ``values`` is absl's
+    FLAGS."""
     return cls(threads=values.threads, warmup=values.warmup,
                trials=values.trials, runs=values.runs, cpu=values.cpu,
-               fast_within=fast_within or None)
+               fast_within=values.fast_within or None)
 
   def __post_init__(self):
     for name in ("threads", "trials", "runs"):

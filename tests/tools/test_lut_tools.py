@@ -185,11 +185,18 @@ def test_benchmark_times_a_tflite_file(tmp_path):
   model = keras.Model(inputs, keras.layers.Conv2D(8, 3)(inputs))
   path = tmp_path / "conv.tflite"
   path.write_bytes(tflite.convert_to_tflite(model))
-  result = run_tool("benchmark", f"--model={path}", "--trials=3", "--runs=5",
-                    "--warmup=2")
-  assert result.returncode == 0, result.stderr
-  median = float(re.search(r"conv.tflite\s+median\s+([\d.]+) ms",
-                           result.stdout).group(1))
-  assert 0 < median < 50
+  for selection, note in (([], r"\((\d) of (\d+) trials in the fast state\)"),
+                          (["--fast_within=0"], r"runs\n")):
+    result = run_tool("benchmark", f"--model={path}", "--trials=3",
+                      "--runs=5", "--warmup=2", *selection)
+    assert result.returncode == 0, result.stderr
+    median = float(re.search(r"conv.tflite\s+median\s+([\d.]+) ms",
+                             result.stdout).group(1))
+    assert 0 < median < 50
+    counted = re.search(note, result.stdout)
+    assert counted, result.stdout
+    if not selection:  # a third of the trials at least, all of one call
+      fast, timed = map(int, counted.groups())
+      assert 1 <= fast <= timed and timed % 3 == 0
   assert_one_line_error(run_tool("benchmark", f"--model={tmp_path}/gone.tflite"),
                         "gone.tflite")
