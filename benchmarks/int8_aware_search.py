@@ -101,7 +101,7 @@ def main():
     pair = {f"{label}/{seed}": searched(label, dtype, target, seed)
             for label, dtype in (("int8_lut", "int8"), ("fp32_lut", "fp32"))}
     children.update(pair)
-    measured = results.get_or_run(f"measured/{seed}", lambda p=pair: (
+    results.get_or_run(f"measured/{seed}", lambda p=pair: (
         measure_archs(args.work_dir, {k: c["arch"] for k, c in p.items()},
                       lut)))
   budget = round(results.items["measured/0"]["fp32_lut/0.int8"], 4)
