@@ -47,10 +47,8 @@ def _measure(runner, paths, settings, work_dir):
   if settings.fast_within is None:
     return runner.measure(paths, settings), ""
   from fbnetv2_tf.lut import probes  # pylint: disable=g-import-not-at-top
-  probe_files = probes.probe_paths(work_dir, FLAGS.dtype)
-  probed = probes.measure_with_probes(
-      runner, paths, settings, probe_files,
-      probes.settle(runner, probe_files, settings))
+  probed = probes.measure_settled(runner, paths, settings, work_dir,
+                                  FLAGS.dtype)
   return probed.stats, (f" ({probed.fast_trials} of {probed.trials} trials "
                         "in the fast state)")
 

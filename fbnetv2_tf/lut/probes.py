@@ -163,3 +163,14 @@ def measure_with_probes(runner: Runner, paths: dict[str, str],
     raw.pop(name)
   return Probed(stats, raw, overhead, reference_us, int(fast.sum()),
                 len(fast))
+
+
+def measure_settled(runner: Runner, paths: dict[str, str],
+                    settings: MeasureSettings, cache: str, dtype: str,
+                    units_us: float | None = None) -> Probed:
+  """One measurement on its own (a validation, a benchmark): the probes
+  from ``cache`` (converted once), ``settle``, ``measure_with_probes``;
+  results at ``units_us`` (None: at this call's speed)."""
+  probe_files = probe_paths(cache, dtype)
+  return measure_with_probes(runner, paths, settings, probe_files,
+                             settle(runner, probe_files, settings, units_us))

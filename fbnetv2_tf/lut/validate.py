@@ -156,10 +156,8 @@ def measure_networks(lut: LutFile, archs: Mapping[str, ArchSpec], runner,
       arch, network_file(work_dir, arch, header.dtype), header.dtype,
       header.num_classes, header.input_channels)
            for label, arch in archs.items()}
-  probe_files = probes.probe_paths(cache_dir, header.dtype)
-  return probes.measure_with_probes(
-      runner, paths, settings, probe_files,
-      probes.settle(runner, probe_files, settings, lut.reference_us))
+  return probes.measure_settled(runner, paths, settings, cache_dir,
+                                header.dtype, lut.reference_us)
 
 
 def validate(lut: LutFile, archs, runner, settings, work_dir: str,
