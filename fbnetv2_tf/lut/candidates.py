@@ -21,9 +21,8 @@ import itertools
 
 from fbnetv2_tf.cost.latency_table import HEAD_OP, LatencyKey, required_keys
 from fbnetv2_tf.specs import ops
-from fbnetv2_tf.specs.arch_spec import ArchSpec
-from fbnetv2_tf.specs.plan import (SE_RATIO, ResolvedBlock, conv_output_size,
-                                   make_divisible, resolve)
+from fbnetv2_tf.specs.arch_spec import ArchSpec, BlockSpec
+from fbnetv2_tf.specs.plan import ResolvedBlock, resolve, resolve_block
 from fbnetv2_tf.specs.search_space import SearchSpace
 from fbnetv2_tf.specs.space_plan import plan_space
 
@@ -58,18 +57,13 @@ def enumerate_candidates(space: SearchSpace, input_channels: int = 3,
 
 
 def key_block(key: LatencyKey, width_divisor: int) -> ResolvedBlock:
-  """The block a (non-head) key stands for, as the child builder takes it;
-  squeeze-excite widths follow the architecture rule (``plan.resolve``)."""
-  info = ops.parse_op(key.op)
-  se = (make_divisible(int(key.mid * SE_RATIO), width_divisor) if info.se
-        else 0)
-  out_size = (1 if info.kind == ops.IR_POOL
-              else conv_output_size(key.input_size, key.stride))
-  return ResolvedBlock(name="block", op=key.op, info=info,
-                       in_channels=key.cin, out_channels=key.cout,
-                       stride=key.stride, in_size=key.input_size,
-                       out_size=out_size, mid_channels=key.mid,
-                       se_channels=se)
+  """The block a (non-head) key stands for, as the child builder takes it:
+  the same block description (``BlockSpec.searched``) and the same rules
+  (``plan.resolve_block``) as a derived child's block. The key carries no
+  bias: converted, a conv's bias and its folded BatchNorm are one add."""
+  spec = BlockSpec.searched(key.op, key.cout, key.stride)
+  return resolve_block(spec, "block", key.cin, key.input_size, width_divisor,
+                       mid_channels=key.mid)
 
 
 def candidate_model(key: LatencyKey, width_divisor: int, num_classes: int):

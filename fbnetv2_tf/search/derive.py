@@ -68,10 +68,8 @@ def derive_arch(space: SearchSpace, choices: Mapping[str, int],
         expansion = (candidate.expansion if candidate.expansion is not None
                      else pick(f"s{s}_b{b}/expansion", block.expansions))
       out = pick(space.out_decision_name(s, b), block.out)
-      groups = info.expand_groups  # _g2 groups both 1x1 convs (FBNet)
-      blocks.append(BlockSpec(op=candidate.op, out=out, stride=block.stride,
-                              expansion=expansion, bias=block.bias,
-                              pwl_groups=groups))
+      blocks.append(BlockSpec.searched(candidate.op, out, block.stride,
+                                       expansion, block.bias))
     stages.append(tuple(blocks))
   return ArchSpec(name=name or f"{space.name}_derived",
                   input_size=pick(RESOLUTION, space.input_sizes),

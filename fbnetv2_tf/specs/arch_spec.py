@@ -47,6 +47,19 @@ class BlockSpec:
   def info(self) -> ops.OpInfo:
     return ops.parse_op(self.op)
 
+  @classmethod
+  def searched(cls, op: str, out: int, stride: int = 1,
+               expansion: float | None = None, bias: bool = False
+               ) -> "BlockSpec":
+    """The block that a search-space option ``op`` becomes in a child.
+
+    A ``_g2`` op groups both of its 1x1 convs (FBNet), so the projection
+    takes the expand conv's groups. Derivation and the latency table's
+    candidates both build blocks here, so they cannot disagree.
+    """
+    return cls(op=op, out=out, stride=stride, expansion=expansion, bias=bias,
+               pwl_groups=ops.parse_op(op).expand_groups)
+
   def to_dict(self) -> dict[str, Any]:
     d: dict[str, Any] = {"op": self.op, "out": self.out, "stride": self.stride,
                          "repeat": self.repeat}

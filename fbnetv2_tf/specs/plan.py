@@ -10,7 +10,7 @@ import dataclasses
 import math
 
 from fbnetv2_tf.specs import ops
-from fbnetv2_tf.specs.arch_spec import ArchSpec
+from fbnetv2_tf.specs.arch_spec import ArchSpec, BlockSpec
 from fbnetv2_tf.specs.errors import SpecError, location
 
 # Squeeze-excite width = mid * 0.25, from the released FBNetV2 model
@@ -77,27 +77,42 @@ def resolve(arch: ArchSpec, input_channels: int = 3) -> list[ResolvedBlock]:
   size, channels = arch.input_size, input_channels
   blocks = []
   for s, b, spec in arch.blocks():
-    info = spec.info
     for r in range(spec.repeat):
-      stride = spec.stride if r == 0 else 1
-      name = f"s{s}_b{b}" + (f"_r{r}" if spec.repeat > 1 else "")
-      mid = se = 0
-      out_size = conv_output_size(size, stride)
-      if info.needs_expansion:
-        mid = make_divisible(channels * spec.expansion, arch.width_divisor)
-      if info.se:
-        se = make_divisible(int(mid * SE_RATIO), arch.width_divisor)
-      if info.kind == ops.IR_POOL:
-        out_size = 1
-      block = ResolvedBlock(
-          name=name, op=spec.op, info=info, in_channels=channels,
-          out_channels=spec.out, stride=stride, in_size=size,
-          out_size=out_size, mid_channels=mid, se_channels=se,
-          use_bias=spec.bias, pwl_groups=spec.pwl_groups)
+      block = resolve_block(
+          spec, f"s{s}_b{b}" + (f"_r{r}" if spec.repeat > 1 else ""),
+          channels, size, arch.width_divisor, first_copy=r == 0)
       _check_groups(block, lambda f, s=s, b=b: location(arch.name, s, b, f))
       blocks.append(block)
-      size, channels = out_size, spec.out
+      size, channels = block.out_size, spec.out
   return blocks
+
+
+def resolve_block(spec: BlockSpec, name: str, in_channels: int, in_size: int,
+                  width_divisor: int, first_copy: bool = True,
+                  mid_channels: int | None = None) -> ResolvedBlock:
+  """One copy of ``spec`` on an ``in_size`` px, ``in_channels`` input.
+
+  Only the first copy of a repeated block strides. ``mid_channels``
+  overrides the expanded width that ``spec.expansion`` gives (a latency
+  table's candidate is keyed by its mid width, not by a ratio). Everything
+  that builds or costs a block goes through here, so the child, the
+  analytic counter and the latency candidates share one set of rules.
+  """
+  info = spec.info
+  stride = spec.stride if first_copy else 1
+  mid = se = 0
+  if info.needs_expansion:
+    mid = (make_divisible(in_channels * spec.expansion, width_divisor)
+           if mid_channels is None else mid_channels)
+  if info.se:
+    se = make_divisible(int(mid * SE_RATIO), width_divisor)
+  out_size = 1 if info.kind == ops.IR_POOL else conv_output_size(in_size,
+                                                                  stride)
+  return ResolvedBlock(
+      name=name, op=spec.op, info=info, in_channels=in_channels,
+      out_channels=spec.out, stride=stride, in_size=in_size,
+      out_size=out_size, mid_channels=mid, se_channels=se,
+      use_bias=spec.bias, pwl_groups=spec.pwl_groups)
 
 
 def _check_groups(block: ResolvedBlock, where) -> None:
