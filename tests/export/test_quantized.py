@@ -1,5 +1,6 @@
 """Post-training quantized TFLite: each mode's numerics, size and ops."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -10,6 +11,12 @@ from tests.testing.models import TINY_ARCH, randomize_batchnorm, random_images
 
 @pytest.fixture(scope="module")
 def model():
+  # Unseeded weights made the errors below random: one draw measured a
+  # dynamic-range error of 0.056. Over 20 seeds of the weights, BatchNorm
+  # statistics and images the largest errors were 1.1e-6 (fp32), 1.3e-3
+  # (fp16), 0.042 (dynamic) and 0.059 (int8), fp32 < fp16 < int8 in all:
+  # the bounds hold for those, though not for every draw.
+  keras.utils.set_random_seed(0)
   model = build_child_model(TINY_ARCH, num_classes=10)
   randomize_batchnorm(model)
   return model
