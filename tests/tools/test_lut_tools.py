@@ -4,18 +4,18 @@ resumed, on a (fake) Android device, and their one-line errors."""
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
+from fbnetv2_tf.lut import build
 from tests.testing import fake_adb
 from tests.testing.cli import assert_one_line_error, run_tool
 from tests.testing.models import MICRO_SPACE
 from tests.testing.paths import REPO_ROOT
+from tests.testing.processes import ProcessGroup, kill_when
 
 
 @pytest.fixture(scope="module")
@@ -51,18 +51,16 @@ def test_build_lut_killed_mid_way_and_rerun_has_one_row_per_candidate(
   out = tmp_path / "micro.json"
   # Long visits (2000 runs) so the kill lands inside the second batch.
   args = _build_args(space_file, cache, out, "--trials=3", "--runs=2000")
-  proc = subprocess.Popen([sys.executable, "-m", "tools.build_lut", *args],
-                          cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-  deadline = time.time() + 600
-  while not out.exists() and proc.poll() is None and time.time() < deadline:
-    time.sleep(0.05)
-  assert proc.poll() is None, "the build ended before it could be killed"
-  proc.send_signal(signal.SIGKILL)
-  proc.wait()
+  with ProcessGroup() as group:
+    proc = group.start([sys.executable, "-m", "tools.build_lut", *args],
+                       cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    # The table is written whole and renamed into place after each batch:
+    # the moment it exists, it holds the first batch and the second runs.
+    kill_when(proc, out.exists, timeout_s=600)
   partial = _rows(out)
-  assert 0 < len(partial) < 26
+  assert len(partial) == len(set(partial)) == build.BATCH < 26
   result = run_tool("build_lut", *args, timeout=900)
   assert result.returncode == 0, result.stderr[-3000:]
   rows = _rows(out)
