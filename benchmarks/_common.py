@@ -15,8 +15,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def random_archs(space, low, high, count, seed, num_classes=10):
-  """``count`` distinct uniformly random archs whose counted MFLOPs lie in
+def random_archs(space, low, high, count, seed, num_classes=10,
+                 input_channels=1):
+  """``count`` distinct uniformly random archs whose counted MFLOPs (on
+  ``input_channels``-channel images: 1 for Fashion-MNIST) lie in
   ``[low, high]``, as ``(choices, arch)`` pairs."""
   from fbnetv2_tf.cost.counting import count_arch  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.search import derive  # pylint: disable=g-import-not-at-top
@@ -30,7 +32,7 @@ def random_archs(space, low, high, count, seed, num_classes=10):
     if key in seen:
       continue
     arch = derive.derive_arch(space, choices, f"random{len(found)}")
-    if low <= count_arch(arch, num_classes).mflops <= high:
+    if low <= count_arch(arch, num_classes, input_channels).mflops <= high:
       seen.add(key)
       found.append((choices, arch))
   raise RuntimeError(f"found only {len(found)} random archs in the band")

@@ -83,7 +83,7 @@ def main():
     accuracies = [a for a in accuracies if a is not None]
     if not accuracies:
       return None
-    return {"arch": label, "mflops": count_arch(arch, 10).mflops,
+    return {"arch": label, "mflops": count_arch(arch, 10, 1).mflops,
             "mean": float(np.mean(accuracies)),
             "spread": float(np.max(accuracies) - np.min(accuracies)),
             "accuracies": accuracies, "spec": to_arch_string(arch)}

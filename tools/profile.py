@@ -22,7 +22,8 @@ def main(argv):
   archs = arch_source.archs_from_argument(FLAGS.arch, FLAGS.input_size)
   results, tables = {}, []
   for name, arch in archs.items():
-    counts = counting.count_arch(arch, FLAGS.num_classes)
+    counts = counting.count_arch(arch, FLAGS.num_classes,
+                                 FLAGS.input_channels)
     results[name] = report.summary(arch.input_size, counts)
     tables.append(report.format_table(name, arch.input_size, counts))
   if FLAGS.format == "json":

@@ -400,7 +400,7 @@ class Supernet(keras.Model):
       band: the lowest acceptable fraction of the target.
     """
     cost_of = derive.child_cost(self.space, metric, self.num_classes,
-                                latency_table, self.input_channels)
+                                self.input_channels, latency_table)
     choices, _ = derive.derive_within_budget(self.space, self.logits(),
                                              cost_of, target, band)
     return derive.derive_arch(self.space, choices,

@@ -232,11 +232,14 @@ def _coarse_step_up(log_p, choices, cost, cost_of, target):
 
 
 def child_cost(space: SearchSpace, metric: str, num_classes: int,
-               latency_table=None, input_channels: int = 3
+               input_channels: int, latency_table=None
                ) -> Callable[[Mapping[str, int]], float]:
   """The cost of the child of some choices, in ``metric``'s unit: counted
   MFLOPs or M params, or the LUT's latency (the expected latency at one-hot
-  weights is exactly the sum of the child's table entries)."""
+  weights is exactly the sum of the child's table entries).
+
+  ``input_channels`` is that of the data the child is for (1 for digits or
+  Fashion-MNIST): the stem's cost depends on it, so it has no default."""
   if metric == "latency_ms":
     from fbnetv2_tf.cost.effective_shape import expected_cost  # pylint: disable=g-import-not-at-top
     from fbnetv2_tf.specs.space_plan import plan_space  # pylint: disable=g-import-not-at-top
@@ -249,7 +252,8 @@ def child_cost(space: SearchSpace, metric: str, num_classes: int,
                                  latency_table))
     return latency
   def counted(choices):
-    counts = count_arch(derive_arch(space, choices), num_classes)
+    counts = count_arch(derive_arch(space, choices), num_classes,
+                        input_channels)
     return counts.mflops if metric == "mflops" else counts.mparams
   return counted
 

@@ -121,9 +121,9 @@ def test_the_correction_scales_the_search_cost(tmp_path, cache):
   table = load_for_search(str(lut_path), SPACE, 1, 4)
   choices = derive.argmax_choices(
       {d.name: [0.0] * d.size for d in SPACE.decisions()})
-  plain = derive.child_cost(SPACE, "latency_ms", 4, table, 1)(choices)
+  plain = derive.child_cost(SPACE, "latency_ms", 4, 1, table)(choices)
   table.scale, table.offset_ms = 2.0, 1.0
-  corrected = derive.child_cost(SPACE, "latency_ms", 4, table, 1)(choices)
+  corrected = derive.child_cost(SPACE, "latency_ms", 4, 1, table)(choices)
   assert plain > 0 and corrected == pytest.approx(2 * plain + 1.0, rel=1e-5)
 
 

@@ -10,6 +10,8 @@ import sysconfig
 import numpy as np
 import pytest
 
+from fbnetv2_tf.cost.keras_counting import count_keras_model
+from fbnetv2_tf.export.sources import load_keras_model
 from tests.testing.cli import assert_one_line_error, run_tool
 from tests.testing.paths import REPO_ROOT
 from tests.testing.processes import ProcessGroup, kill_when
@@ -72,7 +74,12 @@ def test_search_then_train_end_to_end(tmp_path):
                         )["test_accuracy"]
   assert f"Test accuracy of tiny32_searched: {accuracy:.4f}" in trained.stdout
   assert accuracy > 0.3  # 10 classes: chance is 0.1
-  assert (tmp_path / "child" / "tiny32_searched.keras").exists()
+  # The digits have one channel: the cost both binaries print is that of the
+  # Keras model the child trained as, not of a 3-channel stem.
+  child = load_keras_model(str(tmp_path / "child" / "tiny32_searched.keras"))
+  keras_mflops = count_keras_model(child).mflops
+  assert summary["counted_cost"] == pytest.approx(keras_mflops, abs=1e-6)
+  assert f"  {keras_mflops:.4g} MFLOPs," in trained.stdout
 
 
 def _checkpoint_state(directory):
