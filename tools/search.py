@@ -86,14 +86,15 @@ def main(argv):
                              FLAGS.seed)
   table = (load_for_search(FLAGS.lut, space, data.image_shape[2],
                            data.num_classes) if FLAGS.lut else None)
-  # Only a run whose input is valid is recorded (a typo must not block the
-  # corrected rerun as "a run with other flags").
-  run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())
   job = search_job.SearchJob(
       space=space, output_dir=FLAGS.output_dir, epochs=FLAGS.epochs,
       batch_size=FLAGS.batch_size, seed=FLAGS.seed,
       config=config, latency_table=table,
       strategy=strategy, verbose=FLAGS.verbose, gumbel_mode=FLAGS.gumbel_mode)
+  # Only a run that passes every check is recorded (a mistake must not
+  # block the corrected rerun as "a run with other flags").
+  search_job.check_job(job, data)
+  run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())
   print(f"Searching {space.name} ({space.num_architectures():.3g} "
         f"architectures) on {data.name}: {len(data.train_labels)} training "
         f"images, {FLAGS.epochs} epochs ({FLAGS.warmup_epochs} warm-up).")

@@ -31,15 +31,17 @@ def main(argv):
   strategy = run_setup.strategy(FLAGS.strategy, FLAGS.cpu_replicas)
   data = run_setup.load_data(FLAGS.dataset, FLAGS.data_dir, arch.input_size,
                              FLAGS.max_train_images, FLAGS.seed)
+  job = child.TrainJob(
+      output_dir=FLAGS.output_dir, epochs=FLAGS.epochs,
+      batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
+      seed=FLAGS.seed, strategy=strategy, verbose=FLAGS.verbose)
+  child.check_job(arch, data, job)  # before flags.json, as in search
   run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())
-  counts = count_arch(arch, data.num_classes)
+  counts = count_arch(arch, data.num_classes, data.image_shape[2])
   print(f"Training {to_arch_string(arch)}\n  {counts.mflops:.4g} MFLOPs, "
         f"{counts.mparams:.4g} M params, on {data.name}: "
         f"{len(data.train_labels)} training images, {FLAGS.epochs} epochs.")
-  result = child.train_child(arch, data, child.TrainJob(
-      output_dir=FLAGS.output_dir, epochs=FLAGS.epochs,
-      batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
-      seed=FLAGS.seed, strategy=strategy, verbose=FLAGS.verbose))
+  result = child.train_child(arch, data, job)
   print(f"Test accuracy of {arch.name}: {result.test_accuracy:.4f} "
         f"({len(data.test_labels)} test images)")
   print(f"Wrote {result.model_path}")

@@ -106,8 +106,14 @@ def count_arch(arch: ArchSpec, num_classes: int = 1000,
         output_shape=(block.out_size, block.out_size, block.out_channels),
         macs=macs, params=params))
   size, channels = rows[-1].output_shape[0], rows[-1].output_shape[2]
-  rows.append(LayerCount("head_pool", "global_avg_pool", (size, size, channels),
-                         (1, 1, channels), size * size * channels, 0))
-  rows.append(LayerCount("head_fc", "fc", (1, 1, channels), (1, 1, num_classes),
-                         channels * num_classes, channels * num_classes))
+  rows.extend(head_rows(size, channels, num_classes))
   return Counts(tuple(rows))
+
+
+def head_rows(size: int, channels: int, num_classes: int
+              ) -> tuple[LayerCount, LayerCount]:
+  """The classifier after the last block: global average pool, then FC."""
+  return (LayerCount("head_pool", "global_avg_pool", (size, size, channels),
+                     (1, 1, channels), size * size * channels, 0),
+          LayerCount("head_fc", "fc", (1, 1, channels), (1, 1, num_classes),
+                     channels * num_classes, channels * num_classes))

@@ -14,10 +14,10 @@ import json
 import os
 
 from fbnetv2_tf import data as data_lib
-from fbnetv2_tf.cli import UserError
 from fbnetv2_tf.specs.arch_spec import ArchSpec
 from fbnetv2_tf.specs.files import write_atomically
 from fbnetv2_tf.training import checkpoint
+from fbnetv2_tf.training import preflight
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,22 +56,25 @@ class TrainResult:
   history: dict
 
 
+def check_job(arch: ArchSpec, data, job: TrainJob) -> None:
+  """What can fail before the first step, checked without writing."""
+  preflight.check_image_size(data, arch.input_size, arch.name)
+  preflight.check_batch_size(job.batch_size, len(data.train_labels),
+                             "training set")
+  preflight.check_output_dir(job.output_dir)
+
+
 def train_child(arch: ArchSpec, data, job: TrainJob) -> TrainResult:
   """Trains ``arch`` on ``data`` (an ``ImageData`` at the arch's input size)
   and evaluates it on the test split."""
   import keras  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.models.child_model import build_child_model  # pylint: disable=g-import-not-at-top
-  if data.image_shape[0] != arch.input_size:
-    raise UserError(f"the data's images are {data.image_shape[0]} px, "
-                    f"{arch.name} expects {arch.input_size} px")
+  check_job(arch, data, job)
   strategy = job.strategy or tf.distribute.get_strategy()
   keras.utils.set_random_seed(job.seed)
   os.makedirs(job.output_dir, exist_ok=True)
   steps = len(data.train_labels) // job.batch_size
-  if steps == 0:
-    raise UserError(f"--batch_size {job.batch_size} is larger than the "
-                    f"training set ({len(data.train_labels)} images)")
   with strategy.scope():
     model = build_child_model(arch, data.num_classes,
                               input_channels=data.image_shape[2])

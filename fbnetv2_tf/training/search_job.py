@@ -17,7 +17,6 @@ from typing import Any
 
 
 from fbnetv2_tf import data as data_lib
-from fbnetv2_tf.cli import UserError
 from fbnetv2_tf.cost.losses import ResourceLoss
 from fbnetv2_tf.search import derive
 from fbnetv2_tf.search.config import SearchConfig
@@ -25,6 +24,7 @@ from fbnetv2_tf.specs import arch_spec
 from fbnetv2_tf.specs.files import write_atomically
 from fbnetv2_tf.specs.search_space import SearchSpace
 from fbnetv2_tf.training import checkpoint
+from fbnetv2_tf.training import preflight
 from fbnetv2_tf.training import run_setup
 
 
@@ -99,6 +99,21 @@ def _optimizers(net):
   return [net.optimizer, net.bilevel.arch_optimizer]
 
 
+def check_job(job: SearchJob, data) -> None:
+  """Everything about ``job`` on ``data`` that can fail before the first
+  step, checked without writing anything: image size, batch size against
+  the weight split, the budget against the space's cheapest and dearest
+  child, the output directory."""
+  preflight.check_image_size(data, job.space.max_input_size,
+                             f"the space {job.space.name!r}")
+  weight_split, _ = data_lib.split_for_search(data, job.seed)
+  preflight.check_batch_size(job.batch_size, len(weight_split[1]),
+                             "weight split")
+  preflight.check_budget(job.space, job.config.loss, data.num_classes,
+                         data.image_shape[2], job.latency_table)
+  preflight.check_output_dir(job.output_dir)
+
+
 def run_search(job: SearchJob, data, step_hook=None) -> SearchResult:
   """Searches ``job.space`` on ``data`` (an ``ImageData``); resumable.
 
@@ -107,18 +122,12 @@ def run_search(job: SearchJob, data, step_hook=None) -> SearchResult:
   """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf import callbacks as cb  # pylint: disable=g-import-not-at-top
-  if data.image_shape[0] != job.space.max_input_size:
-    raise UserError(f"the data's images are {data.image_shape[0]} px, the "
-                    f"space {job.space.name!r} expects "
-                    f"{job.space.max_input_size} px")
+  check_job(job, data)
   job = dataclasses.replace(job, strategy=job.strategy or tf.distribute.get_strategy())
   run_setup.make_deterministic(job.seed)
   os.makedirs(job.output_dir, exist_ok=True)
   weight_split, arch_split = data_lib.split_for_search(data, job.seed)
   steps = len(weight_split[1]) // job.batch_size
-  if steps == 0:
-    raise UserError(f"--batch_size {job.batch_size} is larger than the "
-                    f"weight split ({len(weight_split[1])} images)")
   net = _build(job, data, steps)
   if step_hook is not None:
     step_hook(net.bilevel)
@@ -138,7 +147,7 @@ def run_search(job: SearchJob, data, step_hook=None) -> SearchResult:
 def _derive(job: SearchJob, net, data, test) -> SearchResult:
   loss: ResourceLoss = job.config.loss
   cost_of = derive.child_cost(job.space, loss.metric, data.num_classes,
-                              job.latency_table, data.image_shape[2])
+                              data.image_shape[2], job.latency_table)
   choices, changes = derive.derive_within_budget(
       job.space, net.logits(), cost_of,
       loss.target if loss.form == "budget" else None, loss.band)
