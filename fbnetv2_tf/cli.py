@@ -115,4 +115,33 @@ def run_binary(binary: str, description: str, main,
     flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
   flags.mark_flags_as_required(list(required))
   sys.modules["__main__"].__doc__ = description
-  app.run(report_user_errors(main))
+  try:
+    _check_flagfiles(sys.argv[1:])
+    app.run(report_user_errors(main))
+  except (UserError, UnicodeDecodeError) as e:
+    # absl reads flagfiles before main runs and reports only its own flag
+    # errors; a flagfile that is not text would end in a traceback.
+    message = (str(e) if isinstance(e, UserError) else
+               f"a flagfile is not UTF-8 text ({e.reason} at byte {e.start})")
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def _check_flagfiles(args: Sequence[str]) -> None:
+  """Every ``--flagfile`` on the command line is UTF-8 text (absl itself
+  reports a missing one)."""
+  for i, arg in enumerate(args):
+    if arg.startswith("--flagfile="):
+      path = arg.split("=", 1)[1]
+    elif arg == "--flagfile" and i + 1 < len(args):
+      path = args[i + 1]
+    else:
+      continue
+    try:
+      with open(path, encoding="utf-8") as f:
+        f.read()
+    except UnicodeDecodeError as e:
+      raise UserError(f"flagfile {path}: not UTF-8 text (byte {e.start})"
+                      ) from None
+    except OSError:
+      pass  # absl names a missing or unreadable flagfile itself

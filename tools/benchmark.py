@@ -23,10 +23,12 @@ FLAGS = flags.FLAGS
 
 def _tflite_files(work_dir):
   """{name: .tflite path}; zoo names are converted into ``work_dir``."""
+  from fbnetv2_tf.export.tflite_file import check_tflite_file  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.models import zoo  # pylint: disable=g-import-not-at-top
   paths = {}
   for item in FLAGS.model:
     if os.path.isfile(item):
+      check_tflite_file(item)
       paths[os.path.basename(item)] = item
     elif zoo.canonical_name(item):
       arch = zoo.get_arch(item)

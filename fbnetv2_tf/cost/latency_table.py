@@ -111,6 +111,9 @@ class LatencyTable:
   @classmethod
   def from_dict(cls, d: Mapping[str, Any], source: str = "latency table"
                 ) -> "LatencyTable":
+    if not isinstance(d, Mapping):
+      raise SpecError(f"{source}: a latency table must be a JSON object, "
+                      f"got {type(d).__name__}")
     if d.get("units", "us") != "us":
       raise SpecError(f"{source}: units must be 'us', got {d.get('units')!r}")
     entries = {}
