@@ -3,9 +3,8 @@
 
 import json
 import os
-import socket
-import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -13,39 +12,47 @@ import pytest
 from fbnetv2_tf.models.supernet import Supernet
 from fbnetv2_tf.specs import builtin_spaces
 from tests.testing.paths import REPO_ROOT
+from tests.testing.ports import reserved_ports
+from tests.testing.processes import ProcessGroup
 
 ARGS = ("--strategy=multi_worker", "--epochs=2", "--warmup_epochs=1",
         "--target_mflops=0.25", "--max_train_images=192", "--batch_size=32",
         "--verbose=0")
 
 
-def _free_ports(count):
-  sockets = [socket.socket() for _ in range(count)]
-  for s in sockets:
-    s.bind(("127.0.0.1", 0))
-  ports = [s.getsockname()[1] for s in sockets]
-  for s in sockets:
-    s.close()
-  return ports
+def _run_workers(tmp_path):
+  """Runs both workers to the end; returns each one's (exit, stdout, stderr).
+
+  Outputs go to files, not pipes: a worker blocked on a full pipe that no
+  one reads would stall the other one at their next all-reduce.
+  """
+  with reserved_ports(2) as ports, ProcessGroup() as group:
+    workers = [f"127.0.0.1:{port}" for port in ports]
+    procs = []
+    for index in range(2):
+      env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+             "TF_CONFIG": json.dumps({"cluster": {"worker": workers},
+                                      "task": {"type": "worker",
+                                               "index": index}})}
+      out, err = (open(tmp_path / f"worker{index}.{kind}", "w",
+                       encoding="utf-8") for kind in ("out", "err"))
+      with out, err:
+        procs.append(group.start(
+            [sys.executable, "-m", "tools.search",
+             f"--output_dir={tmp_path}/worker{index}", *ARGS],
+            cwd=REPO_ROOT, env=env, stdout=out, stderr=err))
+    deadline = time.monotonic() + 900
+    for proc in procs:  # a timeout raises, and the group kills both
+      proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+  return [(proc.returncode, (tmp_path / f"worker{i}.out").read_text(),
+           (tmp_path / f"worker{i}.err").read_text())
+          for i, proc in enumerate(procs)]
 
 
 @pytest.mark.slow
 def test_two_workers_end_with_the_same_logits_and_weights(tmp_path):
-  workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
-  procs = []
-  for index in range(2):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-           "TF_CONFIG": json.dumps({"cluster": {"worker": workers},
-                                    "task": {"type": "worker",
-                                             "index": index}})}
-    procs.append(subprocess.Popen(
-        [sys.executable, "-m", "tools.search",
-         f"--output_dir={tmp_path}/worker{index}", *ARGS],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True))
-  outputs = [p.communicate(timeout=900) for p in procs]
-  for p, (out, err) in zip(procs, outputs):
-    assert p.returncode == 0, err[-3000:]
+  for returncode, out, err in _run_workers(tmp_path):
+    assert returncode == 0, err[-3000:]
     assert "Derived architecture" in out
   states = []
   for index in range(2):
