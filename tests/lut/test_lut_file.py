@@ -10,7 +10,7 @@ from fbnetv2_tf.cli import UserError
 from fbnetv2_tf.cost.latency_table import LatencyTable
 from fbnetv2_tf.lut import build, candidates, convert
 from fbnetv2_tf.lut.host import HostRunner
-from fbnetv2_tf.lut.runner import DeviceLost, MeasureSettings
+from fbnetv2_tf.lut.runner import DeviceLost, LatencyStats, MeasureSettings
 from fbnetv2_tf.lut.table_file import LutFile, load_for_search
 from fbnetv2_tf.specs.search_space import SearchSpace
 from tests.testing.models import MICRO_SPACE
@@ -62,10 +62,24 @@ def test_a_lost_device_keeps_whole_batches_and_the_rerun_completes(
   # The rows kept from the first run were not measured again.
   for key, stats in partial.rows.items():
     assert lut.rows[key] == stats
-  # A block's own time: the fixed cost per invoke taken off, never below 0
-  # (a tiny block on a loaded machine can come out at 0).
-  assert all(0 <= r.median_us <= r.p90_us for r in lut.rows.values())
+  # Every batch measured the runner's fixed cost per invoke; the file's is
+  # their median, and most blocks take measurably longer than it.
+  saved = json.loads(lut_path.read_text())
+  assert len(saved["overheads_us"]) >= 2
+  assert all(o > 0 for o in saved["overheads_us"])
+  assert saved["invoke_overhead_us"] == pytest.approx(
+      float(np.median(saved["overheads_us"])))
   assert sum(r.median_us > 0 for r in lut.rows.values()) >= 0.9 * len(KEYS)
+
+
+@pytest.mark.parametrize("median, p90, overhead, own", [
+    (50.0, 60.0, 20.0, (30.0, 40.0)),
+    (15.0, 25.0, 20.0, (0.0, 5.0)),   # below the overhead: 0, never negative
+    (5.0, 8.0, 0.0, (5.0, 8.0))])
+def test_a_block_time_is_its_measurement_less_the_invoke_overhead(
+    median, p90, overhead, own):
+  stats = build._own_time(LatencyStats(median, p90, 1.5), overhead)  # pylint: disable=protected-access
+  assert (stats.median_us, stats.p90_us, stats.std_us) == (*own, 1.5)
 
 
 def test_a_table_measured_otherwise_is_never_extended(tmp_path, cache):

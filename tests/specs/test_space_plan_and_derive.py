@@ -264,20 +264,31 @@ def test_derive_every_fbnet_v1_candidate():
     assert blk.pwl_groups == (2 if "_g2" in cand.op else 1)
 
 
-# A _g2 candidate must never meet an odd input, mid or output width: either
-# the space is rejected up front, or every child it derives resolves.
-def test_every_child_of_a_valid_space_resolves():
-  d = {"name": "g2", "input_sizes": [32], "width_divisor": 1,
-       "stages": [[{"ops": ["conv_k3"], "out": [9, 16], "stride": 2}],
-                  [{"ops": ["ir_k3_g2_e1", "ir_k3_g2_e2"], "out": [8, 10]}]]}
-  try:
-    space = SearchSpace.from_dict(d)
-  except SpecError as e:  # rejecting the space up front is a fix too
-    assert str(e).startswith("g2: stage 1, block 0: "), e
-    return
+def _g2_space(stem_widths):
+  return {"name": "g2", "input_sizes": [32], "width_divisor": 1,
+          "stages": [[{"ops": ["conv_k3"], "out": stem_widths, "stride": 2}],
+                     [{"ops": ["ir_k3_g2_e1", "ir_k3_g2_e2"],
+                       "out": [8, 10]}]]}
+
+
+# A _g2 candidate must never meet an odd input, mid or output width: the
+# space is rejected up front, naming the block and the width...
+def test_a_g2_candidate_that_can_meet_an_odd_width_is_rejected():
+  with pytest.raises(SpecError, match=r"^g2: stage 1, block 0: field 'ops': "
+                     r"candidate 'ir_k3_g2_e1' .* odd widths \[9\]"):
+    SearchSpace.from_dict(_g2_space([9, 16]))
+
+
+# ... and with even widths every child it derives resolves.
+def test_every_child_of_a_valid_g2_space_resolves():
+  space = SearchSpace.from_dict(_g2_space([12, 16]))
   decisions = space.decisions()
-  for combo in itertools.product(*(range(x.size) for x in decisions)):
-    resolve(derive_arch(space, {x.name: c for x, c in zip(decisions, combo)}))
+  combos = list(itertools.product(*(range(x.size) for x in decisions)))
+  assert len(combos) == 8
+  for combo in combos:
+    blocks = resolve(derive_arch(space, dict(zip(
+        (x.name for x in decisions), combo))))
+    assert blocks[1].pwl_groups == 2 and blocks[1].mid_channels % 2 == 0
 
 
 @pytest.mark.parametrize("name", names())
