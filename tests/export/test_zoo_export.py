@@ -33,5 +33,7 @@ def test_fbnetv2_f4_exports_folded_static_and_integer_only(tmp_path):
     assert report.accuracy["images"] == 20
   assert reports["int8"].float_ops == []
   assert reports["fp32"].accuracy["top1_agreement"] == 1.0
+  # int8 calibrated on these images picks the float model's class.
+  assert reports["int8"].accuracy["top1_agreement"] >= 0.9
   assert sorted(p.name for p in tmp_path.glob("*.tflite")) == [
       "FBNetV2_F4.fp32.tflite", "FBNetV2_F4.int8.tflite"]

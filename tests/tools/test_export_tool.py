@@ -77,8 +77,10 @@ def test_a_trained_model_exports_in_every_mode_with_its_checks(trained,
     report = reports[mode]
     assert report["float_ops"] == []
     assert report["ops"]["QUANTIZE"] == 1 and report["ops"]["DEQUANTIZE"] == 1
-    assert report["accuracy"]["tflite"] > float_accuracy - 0.15, report
-  assert reports["int8"]["accuracy"]["top1_agreement"] > 0.9
+    # Measured: int8 0.647 and QAT (one more epoch, quantization-aware)
+    # 0.767 against float 0.650 on these 300 images.
+    assert report["accuracy"]["tflite"] > float_accuracy - 0.03, report
+  assert reports["int8"]["accuracy"]["top1_agreement"] > 0.95
   sizes = {m: r["bytes"] for m, r in reports.items()}
   # Small models carry fixed overhead; weights still dominate.
   assert sizes["int8"] < 0.6 * sizes["fp32"] and sizes["qat"] < 0.6 * sizes["fp32"]

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from fbnetv2_tf.lut import build
 from tests.testing import fake_adb
@@ -161,18 +162,30 @@ def test_validate_lut_reports_and_calibrates(space_file, cache, tmp_path):
                     timeout=900)
   assert result.returncode == 0, result.stderr[-3000:]
   report = json.loads((tmp_path / "micro.validation_16px.json").read_text())
-  assert len(report["measured_us"]) == 4 and min(report["measured_us"]) > 0
-  assert -1 <= report["spearman"] <= 1 and report["mape"] >= 0
+  p, m = (np.array(report[k]) for k in ("predicted_us", "measured_us"))
+  assert len(m) == 4 and len(set(report["archs"])) == 4
+  # The figures it prints are those of the pairs it wrote.
+  assert report["mape"] == pytest.approx(np.mean(np.abs(p - m) / m))
+  assert report["spearman"] == pytest.approx(
+      np.corrcoef(np.argsort(np.argsort(p)), np.argsort(np.argsort(m)))[0, 1])
+  assert f"MAPE {100 * report['mape']:.2f} %" in result.stdout
   fitted = json.loads((tmp_path / "micro.calibration.json").read_text())
   # Least squares: no worse than no correction in squared error (MAPE, a
   # different loss, can go either way).
-  p, m = (np.array(report[k]) for k in ("predicted_us", "measured_us"))
   fitted_error = np.sum((fitted["scale"] * p + fitted["offset_ms"] * 1e3 - m)**2)
   assert fitted_error <= np.sum((p - m)**2) * (1 + 1e-9)
-  assert (tmp_path / "micro.validation_16px.png").stat().st_size > 1000
+  with Image.open(tmp_path / "micro.validation_16px.png") as plot:
+    assert plot.format == "PNG" and min(plot.size) >= 300
   again = run_tool("validate_lut", f"--lut={out}", f"--space={space_file}",
                    "--archs=4",
                    f"--work_dir={tmp_path}/nets", timeout=900)
+  assert again.returncode == 0, again.stderr[-3000:]
+  # The second run applies the stored correction to its own measurements.
+  second = json.loads((tmp_path / "micro.validation_16px.json").read_text())
+  p2, m2 = (np.array(second[k]) for k in ("predicted_us", "measured_us"))
+  corrected = fitted["scale"] * p2 + fitted["offset_ms"] * 1e3
+  assert second["corrected"]["mape"] == pytest.approx(
+      np.mean(np.abs(corrected - m2) / m2))
   assert "With the stored correction" in again.stdout
 
 
