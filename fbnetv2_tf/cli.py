@@ -120,7 +120,11 @@ def run_binary(binary: str, description: str, main,
     app.run(report_user_errors(main))
   except (UserError, UnicodeDecodeError) as e:
     # absl reads flagfiles before main runs and reports only its own flag
-    # errors; a flagfile that is not text would end in a traceback.
+    # errors; a flagfile that is not text would end in a traceback. Any
+    # other decoding error is a bug, not a flagfile, and keeps its trace.
+    if isinstance(e, UnicodeDecodeError) and not any(
+        a.startswith("--flagfile") for a in sys.argv[1:]):
+      raise
     message = (str(e) if isinstance(e, UserError) else
                f"a flagfile is not UTF-8 text ({e.reason} at byte {e.start})")
     print(f"error: {message}", file=sys.stderr)

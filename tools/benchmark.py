@@ -28,7 +28,7 @@ def _tflite_files(work_dir):
   paths = {}
   for item in FLAGS.model:
     if os.path.isfile(item):
-      check_tflite_file(item)
+      check_tflite_file(item, load=FLAGS.runner == "host")
       paths[os.path.basename(item)] = item
     elif zoo.canonical_name(item):
       arch = zoo.get_arch(item)

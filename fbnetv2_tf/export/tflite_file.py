@@ -14,8 +14,10 @@ from fbnetv2_tf.cli import UserError
 _IDENTIFIER = b"TFL3"
 
 
-def check_tflite_file(path: str) -> None:
-  """``path`` is a readable TFLite model that LiteRT loads; a ``UserError``
+def check_tflite_file(path: str, load: bool = True) -> None:
+  """``path`` is a readable TFLite model (and, with ``load``, one this
+  host's LiteRT loads: a phone's runtime may have ops the host lacks, so
+  a model for adb is only checked for the identifier); a ``UserError``
   naming the file otherwise."""
   try:
     with open(path, "rb") as f:
@@ -25,9 +27,12 @@ def check_tflite_file(path: str) -> None:
   if head[4:8] != _IDENTIFIER:
     raise UserError(f"{path} is not a TFLite model (no 'TFL3' FlatBuffer "
                     "identifier): convert one with fbnetv2-export")
+  if not load:
+    return
   from ai_edge_litert.interpreter import Interpreter  # pylint: disable=g-import-not-at-top
   try:
     Interpreter(model_path=path)
   except (ValueError, RuntimeError) as e:
     first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    raise UserError(f"{path} is a damaged TFLite model: {first}") from None
+    raise UserError(f"{path} is a TFLite model this host's LiteRT cannot load: "
+                    f"{first}") from None

@@ -189,5 +189,10 @@ def load_for_search(path: str, space, input_channels: int, num_classes: int
   correction = calibration_path(path)
   if os.path.exists(correction):
     fitted = files.read_json(correction)
+    if not isinstance(fitted, dict) or not float(fitted.get("scale", 0)) > 0:
+      # A non-positive scale would turn the cheapest child into the dearest.
+      raise UserError(f"{correction}: the correction's scale must be a "
+                      "positive number; refit it with fbnetv2-validate-lut "
+                      "--calibrate")
     table.scale, table.offset_ms = fitted["scale"], fitted["offset_ms"]
   return table

@@ -39,7 +39,7 @@ FILES = {
 # (binary, flags with {name} for a file above, fragment of the one line)
 CASES = [
     ("benchmark", ("--model={garbage.tflite}",), "is not a TFLite model"),
-    ("benchmark", ("--model={damaged.tflite}",), "damaged TFLite model"),
+    ("benchmark", ("--model={damaged.tflite}",), "LiteRT cannot load"),
     ("export", ("--model={garbage.json}", "--output_dir={out}"),
      "is not a .keras file"),
     ("export", ("--model={broken.keras}", "--output_dir={out}"),

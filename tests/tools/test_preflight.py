@@ -88,7 +88,7 @@ def test_the_corrected_rerun_into_the_same_directory_runs(tmp_path, case):
 
 def test_an_impossible_budget_fails_before_the_data_is_trained(tmp_path):
   result = run_tool("search", f"--output_dir={tmp_path}/run",
-                    "--target_mflops=0.001", timeout=60)
+                    "--target_mflops=0.001")
   assert_one_line_error(result, "0.03322 to 1.591 MFLOPs")
   assert "Searching" not in result.stdout
 
