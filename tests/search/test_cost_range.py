@@ -28,6 +28,19 @@ SMALL = SearchSpace.from_dict({
     ]})
 
 
+# A width shared by the stem and a later block, with a block of its own
+# width between them: the decision must stay in the state across that block.
+GAP = SearchSpace.from_dict({
+    "name": "gap", "width_divisor": 4, "input_sizes": [16],
+    "stages": [
+        [{"ops": ["conv_k3"], "out": [8, 12], "stride": 2, "width_group": "a"}],
+        [{"ops": ["ir_k3", "skip"], "out": [8, 16], "expansions": [1, 2]}],
+        [{"ops": ["ir_k3"], "out": [8, 12], "stride": 2, "expansions": [2],
+          "width_group": "a"}],
+        [{"ops": ["ir_pool"], "out": [16, 24], "expansions": [4]}],
+    ]})
+
+
 def _every_child(space):
   decisions = space.decisions()
   for values in itertools.product(*(range(d.size) for d in decisions)):
@@ -52,6 +65,15 @@ def test_the_extremes_are_those_of_an_exhaustive_search(metric, input_channels,
   found = cost_range(SMALL, metric, 10, input_channels, table)
   assert cost(found.cheapest) == pytest.approx(min(costs), rel=1e-6)
   assert cost(found.dearest) == pytest.approx(max(costs), rel=1e-6)
+
+
+@pytest.mark.parametrize("metric", ["mflops", "mparams"])
+def test_a_width_shared_across_another_block_is_kept_in_the_state(metric):
+  cost = derive.child_cost(GAP, metric, 10, 3)
+  costs = [cost(c) for c in _every_child(GAP)]
+  found = cost_range(GAP, metric, 10, 3)
+  assert cost(found.cheapest) == pytest.approx(min(costs), rel=1e-9)
+  assert cost(found.dearest) == pytest.approx(max(costs), rel=1e-9)
 
 
 @pytest.mark.parametrize("name", ["tiny32", "fbnetv2_f", "fbnet_v1"])
