@@ -35,6 +35,9 @@ def main():
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--entropy_weight", type=float, default=None,
                       help="default: SearchConfig's")
+  parser.add_argument("--steer", default=None,
+                      help="what the budget term prices: expected|argmax "
+                      "(default: ResourceLoss's)")
   parser.add_argument("--json", default=None, help="also write results here")
   args = parser.parse_args()
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -48,8 +51,10 @@ def main():
   rows = []
   for target in (float(t) for t in args.targets.split(",")):
     with tempfile.TemporaryDirectory() as out:
-      config = SearchConfig(warmup_epochs=args.warmup_epochs,
-                            loss=ResourceLoss("budget", "mflops", target))
+      loss = ResourceLoss("budget", "mflops", target)
+      if args.steer is not None:
+        loss = dataclasses.replace(loss, steer=args.steer)
+      config = SearchConfig(warmup_epochs=args.warmup_epochs, loss=loss)
       if args.entropy_weight is not None:
         config = dataclasses.replace(config,
                                      entropy_weight=args.entropy_weight)

@@ -39,6 +39,14 @@ def decision_entropy(logits):
   return -ops.sum(ops.exp(log_p) * log_p)
 
 
+def _straight_through_argmax(probabilities):
+  """The one-hot argmax of ``probabilities`` in the forward pass, their
+  gradient in the backward pass: the expected cost of it is the argmax
+  child's cost, and its gradient says which options move that cost."""
+  one_hot = ops.one_hot(ops.argmax(probabilities), probabilities.shape[-1])
+  return probabilities + ops.stop_gradient(one_hot - probabilities)
+
+
 def _gradient_tape():
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   return tf.GradientTape()
@@ -116,6 +124,9 @@ class BilevelStep:
       ce = _cross_entropy(labels, logits)
       if self.loss.on_probabilities:
         cost_weights = self._probabilities()
+        if self.loss.steer == "argmax":
+          cost_weights = {n: _straight_through_argmax(p)
+                          for n, p in cost_weights.items()}
       else:
         cost_weights = {n: ops.mean(w, axis=0) for n, w in weights.items()}
       cost = self.expected_cost(cost_weights)

@@ -65,6 +65,8 @@ def test_none_form_is_plain_cross_entropy():
     ({"form": "cubic"}, "unknown loss 'cubic'"),
     ({"form": "none", "metric": "watts"}, "unknown cost metric 'watts'"),
     ({"form": "budget", "target": 1.0, "margin": 1.5}, "margin"),
+    ({"form": "budget", "target": 1.0, "steer": "mode"},
+     "unknown budget steer 'mode'"),
 ])
 def test_bad_settings_are_refused(kwargs, fragment):
   with pytest.raises(ValueError, match=fragment):

@@ -96,14 +96,42 @@ def test_the_schedule_anneals_from_initial_to_final_without_a_callback():
                              rtol=1e-6)
 
 
-def test_a_budget_below_the_current_cost_lowers_the_expected_cost():
+def _argmax_child_cost(net):
+  return float(net.expected_cost(
+      {n: np.eye(d.num_options, dtype="float32")[int(np.argmax(d.logits))]
+       for n, d in net.decisions.items()}))
+
+
+def test_a_budget_below_the_argmax_child_moves_the_argmax_to_cheaper_options():
   net = _net(loss=ResourceLoss("budget", target=0.01, penalty=5.0)).build_for_input()
+  before = _argmax_child_cost(net)
+  net.fit(_data(), epochs=3, steps_per_epoch=4, verbose=0, shuffle=False)
+  assert _argmax_child_cost(net) < 0.9 * before
+
+
+def test_a_budget_below_the_current_cost_lowers_the_expected_cost():
+  net = _net(loss=ResourceLoss("budget", target=0.01, penalty=5.0,
+                               steer="expected")).build_for_input()
   uniform = _uniform(net)
   before = float(net.expected_cost(uniform))
   assert before > 0.02
   history = net.fit(_data(), epochs=3, steps_per_epoch=4, verbose=0, shuffle=False).history
   assert history["cost"][-1] < 0.9 * before
   assert history["cost"] == sorted(history["cost"], reverse=True)
+
+
+def test_argmax_steering_prices_the_argmax_child_with_the_expected_gradient():
+  from fbnetv2_tf.search.bilevel import _straight_through_argmax
+  logits = tf.Variable([0.2, 1.0, -0.5])
+  option_costs = tf.constant([1.0, 3.0, 7.0])
+  with tf.GradientTape(persistent=True) as tape:
+    p = tf.nn.softmax(logits)
+    hard = tf.reduce_sum(_straight_through_argmax(p) * option_costs)
+    soft = tf.reduce_sum(p * option_costs)
+  assert float(hard) == 3.0  # option 1, the argmax, not the blend
+  assert float(soft) != pytest.approx(3.0)
+  np.testing.assert_allclose(tape.gradient(hard, logits),
+                             tape.gradient(soft, logits), rtol=1e-6)
 
 
 def test_the_entropy_term_makes_the_decisions_commit():
