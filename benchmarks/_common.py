@@ -14,6 +14,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from fbnetv2_tf.specs import files  # pylint: disable=wrong-import-position  (after the path above)
+
 
 def random_archs(space, low, high, count, seed, num_classes=10,
                  input_channels=1):
@@ -81,9 +83,6 @@ class Results:
       return None
     if key not in self.items:
       self.items[key] = fn()
-      tmp = f"{self.path}.tmp"
-      with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(self.items, f, indent=1)
-      os.replace(tmp, self.path)
+      files.write_atomically(self.path, json.dumps(self.items, indent=1))
       print(f"  {key}: {self.items[key]}", file=sys.stderr)
     return self.items[key]

@@ -15,7 +15,7 @@ timed the same way.
    float, PTQ int8 and QAT int8 test accuracies are reported.
 3. fp32 and int8 latency of the FBNetV2 models, MobileNetV3Small/Large and
    the child: one LiteRT process, 1 thread, every model interleaved
-   (fbnetv2_tf.export.latency), so the ratios are fair.
+   (fbnetv2_tf.lut.host), so the ratios are fair.
 
 Resumable: finished items are kept in the results file, the search and the
 training resume from their own checkpoints.
@@ -134,14 +134,19 @@ def fashion_mnist_child(work_dir, args):
 
 
 def _latencies(files, args):
-  from fbnetv2_tf.export import latency  # pylint: disable=g-import-not-at-top
-  models = {}
-  for key, path in files.items():
-    with open(path, "rb") as f:
-      models[key] = f.read()
-  protocol = latency.Protocol(threads=1, warmup=args.warmup,
-                              trials=args.trials, invokes=args.invokes)
-  return {k: v.__dict__ for k, v in latency.measure(models, protocol).items()}
+  from fbnetv2_tf.lut.host import HostRunner  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.lut.runner import MeasureSettings  # pylint: disable=g-import-not-at-top
+  settings = MeasureSettings(threads=1, warmup=args.warmup,
+                             trials=args.trials, runs=args.invokes,
+                             fast_within=None)
+  return {k: milliseconds(s)
+          for k, s in HostRunner().measure(files, settings).items()}
+
+
+def milliseconds(stats) -> dict:
+  """A ``LatencyStats`` in milliseconds, as the committed results have it."""
+  return {"median_ms": stats.median_us / 1e3, "p90_ms": stats.p90_us / 1e3,
+          "std_ms": stats.std_us / 1e3}
 
 
 def main():

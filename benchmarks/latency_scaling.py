@@ -2,7 +2,7 @@
 
 Two 3x3 convolutions on a 32 px, 3-channel image, with 4 and with 64
 filters (and any other widths given), exported to fp32 TFLite and timed in
-one LiteRT process, interleaved (``fbnetv2_tf.export.latency``), so the
+one LiteRT process, interleaved (``fbnetv2_tf.lut.host``), so the
 ratios are fair on a busy machine. Reports each model's multiply-adds and
 latency, and its ratio of medians to the narrowest. The claim: the widest
 model, with about 150 times the multiply-adds of the narrowest, measures
@@ -20,7 +20,7 @@ import os
 import sys
 
 # export_table imports _common, which makes the checkout importable.
-from export_table import keras_mmacs  # pylint: disable=import-error
+from export_table import keras_mmacs, milliseconds  # pylint: disable=import-error
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The widest model must measure more than this many times the narrowest.
@@ -40,15 +40,16 @@ def conv_model(filters):
 def measure(filters, protocol):
   """Multiply-adds and latency of each width, and the ratio of medians to
   the narrowest; keyed ``conv{filters}``."""
-  from fbnetv2_tf.export import latency, tflite  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.export import tflite  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.lut import host  # pylint: disable=g-import-not-at-top
   models = {f"conv{f}": conv_model(f) for f in filters}
-  timed = latency.measure(
+  timed = host.measure_flatbuffers(
       {name: tflite.convert_to_tflite(m) for name, m in models.items()},
       protocol)
-  narrowest = timed[f"conv{min(filters)}"].median_ms
+  narrowest = timed[f"conv{min(filters)}"].median_us
   return {name: {"mmacs": round(keras_mmacs(models[name]), 4),
-                 **{k: round(v, 5) for k, v in timed[name].__dict__.items()},
-                 "ratio_to_narrowest": round(t.median_ms / narrowest, 2)}
+                 **{k: round(v, 5) for k, v in milliseconds(t).items()},
+                 "ratio_to_narrowest": round(t.median_us / narrowest, 2)}
           for name, t in timed.items()}
 
 
@@ -63,11 +64,12 @@ def main():
   parser.add_argument("--results", default=os.path.join(
       ROOT, "benchmarks", "results", "latency_scaling.json"))
   args = parser.parse_args()
-  from fbnetv2_tf.export import latency  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.lut.runner import MeasureSettings  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.specs.files import write_atomically  # pylint: disable=g-import-not-at-top
   filters = sorted({int(f) for f in args.filters.split(",")})
-  protocol = latency.Protocol(threads=1, warmup=args.warmup,
-                              trials=args.trials, invokes=args.invokes)
+  protocol = MeasureSettings(threads=1, warmup=args.warmup,
+                             trials=args.trials, runs=args.invokes,
+                             fast_within=None)
   models = measure(filters, protocol)
   ratio = models[f"conv{filters[-1]}"]["ratio_to_narrowest"]
   report = {"protocol": protocol.__dict__, "models": models,

@@ -83,7 +83,7 @@ def _naive_model(n_widths, num_classes):
 
 def _build(kind, n):
   from fbnetv2_tf.models.child_model import build_child_model  # pylint: disable=g-import-not-at-top
-  from fbnetv2_tf.models.supernet import Supernet  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.search.search_model import Supernet  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.search.derive import derive_arch  # pylint: disable=g-import-not-at-top
   if kind == "masked":
     return Supernet(_space(n), 10, input_channels=IN_CHANNELS, seed=0)

@@ -14,7 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # pylint: disable=wrong-import-position
 from fbnetv2_tf import load_dataset, parse_arch_string
-from fbnetv2_tf.export import latency, pipeline
+from fbnetv2_tf.export import pipeline
+from fbnetv2_tf.lut.runner import MeasureSettings
 from fbnetv2_tf.training.child import TrainJob, train_child
 
 ARCH = parse_arch_string(
@@ -36,7 +37,7 @@ def main():
   job = pipeline.ExportJob(
       output_dir=os.path.join(work, "tflite"), modes=("fp32", "int8"),
       data=data,  # int8 calibration (training split) and accuracy (test)
-      latency=latency.Protocol(threads=1, trials=5))
+      latency=MeasureSettings(threads=1, trials=5))
   reports = pipeline.export_model(model, job, trained.model_path)
 
   # 3. The checks, as printed by fbnetv2-export and kept in the JSON files.

@@ -5,7 +5,8 @@ whole networks, and search with it under a latency budget.
 
 The binaries do the same at scale: ``fbnetv2-build-lut``,
 ``fbnetv2-validate-lut`` and ``fbnetv2-search --lut --target_ms``. For a
-phone, make the runner with ``make_runner("adb", benchmark_binary=...)``.
+phone, make the runner with ``make_runner("adb", benchmark_binary=...)``
+(``fbnetv2_tf.lut.runners``).
 """
 
 import os
@@ -17,7 +18,8 @@ import numpy as np
 
 import fbnetv2_tf as fbn
 from fbnetv2_tf.lut import build, candidates, validate
-from fbnetv2_tf.lut.runner import MeasureSettings, make_runner
+from fbnetv2_tf.lut.runner import MeasureSettings
+from fbnetv2_tf.lut.runners import make_runner
 from fbnetv2_tf.lut.table_file import load_for_search
 
 # Two searched blocks (an h-swish squeeze-excite option among them) on
@@ -61,7 +63,7 @@ def main():
   data = fbn.load_dataset("digits", image_size=16).subset(max_train=480,
                                                           seed=0)
   net = fbn.Supernet(SPACE, num_classes=10, seed=0)
-  net.compile(fbn.SearchConfig(
+  net.compile(search_config=fbn.SearchConfig(
       warmup_epochs=1,
       loss=fbn.ResourceLoss("budget", "latency_ms", target)),
               latency_table=table)

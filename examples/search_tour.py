@@ -12,7 +12,7 @@ import keras
 
 from fbnetv2_tf import callbacks, data
 from fbnetv2_tf.cost.losses import ResourceLoss
-from fbnetv2_tf.models.supernet import Supernet
+from fbnetv2_tf.search.search_model import Supernet
 from fbnetv2_tf.search import derive, inherit
 from fbnetv2_tf.search.config import SearchConfig
 from fbnetv2_tf.specs import builtin_spaces
@@ -34,7 +34,7 @@ config = SearchConfig(warmup_epochs=WARMUP,
                       loss=ResourceLoss("budget", "mflops", TARGET_MFLOPS))
 net = Supernet(space, num_classes=images.num_classes, input_channels=1,
                seed=SEED)
-net.compile(config, total_steps=EPOCHS * steps)
+net.compile(search_config=config, total_steps=EPOCHS * steps)
 net.fit(train, epochs=EPOCHS, steps_per_epoch=steps, verbose=2, shuffle=False,
         callbacks=[callbacks.ArchLogger("search_tour")])
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from fbnetv2_tf.cost.counting import count_arch
 from fbnetv2_tf.models.child_model import build_child_model
-from fbnetv2_tf.models.supernet import Supernet
+from fbnetv2_tf.search.search_model import Supernet
 from fbnetv2_tf.specs import builtin_spaces, save_archs, to_arch_string
 from fbnetv2_tf.search.derive import argmax_choices
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from fbnetv2_tf.search.bilevel import decision_entropy
 from fbnetv2_tf.specs import arch_spec
-from fbnetv2_tf.specs.files import write_atomically
+from fbnetv2_tf.specs.files import atomic_path, write_atomically
 
 def non_finite_metrics(logs) -> list[str]:
   """Names of the scalar metrics in Keras ``logs`` that are NaN or inf."""
@@ -180,7 +180,6 @@ def plot_probabilities(probabilities, path: str, title: str = "",
   ax.set_title(f"option probabilities {title}".strip(), fontsize=9)
   fig.colorbar(image, ax=ax, fraction=0.04)
   fig.tight_layout()
-  tmp = f"{path}.tmp{os.getpid()}.png"
-  fig.savefig(tmp, dpi=100)
+  with atomic_path(path) as tmp:
+    fig.savefig(tmp, dpi=100)
   plt.close(fig)
-  os.replace(tmp, path)

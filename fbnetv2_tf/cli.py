@@ -15,14 +15,10 @@ from absl import app
 from absl import flags
 from absl import logging as absl_logging
 
-from fbnetv2_tf.specs.errors import SpecError
+from fbnetv2_tf.errors import UserError
 
-
-class UserError(Exception):
-  """A mistake in the user's input; reported in one line, no traceback."""
-
-
-USER_ERRORS = (SpecError, UserError, FileNotFoundError)
+# A missing file the user named is theirs to fix too.
+USER_ERRORS = (UserError, FileNotFoundError)
 
 
 def flag_definitions(binary: str):

@@ -90,3 +90,24 @@ def define_measure_flags() -> None:
                      "within this factor of the fastest seen (0: every "
                      "trial, for a device whose speed is fixed).",
                      lower_bound=0)
+
+
+# Flag values into the library's objects, beside the flags they read; the
+# package is imported when they are called, so defining flags stays cheap.
+
+
+def measure_settings_from_flags(values):
+  """The ``MeasureSettings`` of --threads, --warmup, --trials, --runs, --cpu
+  and --fast_within (0: None, every trial); ``values`` is absl's FLAGS."""
+  from fbnetv2_tf.lut.runner import MeasureSettings  # pylint: disable=g-import-not-at-top
+  return MeasureSettings(threads=values.threads, warmup=values.warmup,
+                         trials=values.trials, runs=values.runs,
+                         cpu=values.cpu,
+                         fast_within=values.fast_within or None)
+
+
+def runner_from_flags(values):
+  """The runner --runner, --serial, --adb and --benchmark_binary name."""
+  from fbnetv2_tf.lut.runners import make_runner  # pylint: disable=g-import-not-at-top
+  return make_runner(values.runner, values.serial, values.adb,
+                     values.benchmark_binary)

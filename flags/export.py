@@ -32,7 +32,8 @@ def define_export_flags() -> None:
                        "split).", lower_bound=1)
   flags.DEFINE_integer("threads", 1, "LiteRT threads for the latency check.",
                        lower_bound=1)
-  flags.DEFINE_boolean("latency", True, "Measure host latency in LiteRT "
+  flags.DEFINE_boolean("latency", True, "Measure host latency in LiteRT as "
+                       "fbnetv2-benchmark does, with its default settings "
                        "(--nolatency skips it).")
   flags.DEFINE_integer("seed", 0, "Seeds calibration sampling and QAT.")
   flags.DEFINE_string("output_dir", None,

@@ -5,7 +5,8 @@ median over trials of the mean of --runs back-to-back invokes, p90 and
 standard deviation, in milliseconds. As in a latency-table build, only the
 trials run in the machine's fast state count (--fast_within; a reference
 block rides along, ``fbnetv2_tf/lut/probes.py``); --fast_within=0 keeps
-every trial.
+every trial. fbnetv2-export's latency check times the same way with these
+defaults, so both report the same latency for one file.
 
   fbnetv2-benchmark --model=FBNetV2_F1,out/tflite/child.int8.tflite
 """
@@ -44,15 +45,18 @@ def _tflite_files(work_dir):
   return paths
 
 
-def _measure(runner, paths, settings, work_dir):
-  """Each model's stats, and a note of which trials they are over."""
-  if settings.fast_within is None:
-    return runner.measure(paths, settings), ""
+def measure():
+  """Every --model timed with the flags' settings on the flags' runner: a
+  ``probes.Probed`` and where it was timed (the runner's ``describe``)."""
+  common = cli.flag_definitions("common")
+  settings = common.measure_settings_from_flags(FLAGS)
   from fbnetv2_tf.lut import probes  # pylint: disable=g-import-not-at-top
-  probed = probes.measure_settled(runner, paths, settings, work_dir,
-                                  FLAGS.dtype)
-  return probed.stats, (f" ({probed.fast_trials} of {probed.trials} trials "
-                        "in the fast state)")
+  with tempfile.TemporaryDirectory() as work, contextlib.closing(
+      common.runner_from_flags(FLAGS)) as runner:
+    paths = _tflite_files(work)
+    # The probes are converted into the work folder, like zoo models.
+    return (probes.measure_files(runner, paths, settings, work, FLAGS.dtype),
+            runner.describe())
 
 
 def main(argv):
@@ -62,18 +66,15 @@ def main(argv):
   if missing:
     raise cli.UserError(f"--model {missing[0]!r}: no such file")
   cli.quiet_tensorflow_logs()
-  from fbnetv2_tf.lut.runner import MeasureSettings, runner_from_flags  # pylint: disable=g-import-not-at-top
-  settings = MeasureSettings.from_flags(FLAGS)
-  with tempfile.TemporaryDirectory() as work, contextlib.closing(
-      runner_from_flags(FLAGS)) as runner:
-    paths = _tflite_files(work)
-    timed, selected = _measure(runner, paths, settings, work)
-    where = runner.describe()
+  probed, where = measure()
+  selected = ("" if not FLAGS.fast_within else
+              f" ({probed.fast_trials} of {probed.trials} trials in the fast "
+              "state)")
   print(f"{where.get('runner')}: {where.get('cpu_model') or where.get('model')}"
         f", {FLAGS.threads} thread(s), {FLAGS.trials} trials x {FLAGS.runs} "
         f"runs{selected}")
-  width = max(len(n) for n in timed)
-  for name, stats in timed.items():
+  width = max(len(n) for n in probed.stats)
+  for name, stats in probed.stats.items():
     print(f"  {name:<{width}}  median {stats.median_us / 1e3:9.3f} ms  p90 "
           f"{stats.p90_us / 1e3:9.3f} ms  std {stats.std_us / 1e3:7.3f} ms")
 

@@ -27,8 +27,8 @@ def progress_bar(total, description):
 def main(argv):
   del argv  # flags only
   space = builtin_spaces.space_from_argument(FLAGS.space)
-  from fbnetv2_tf.lut.runner import MeasureSettings, runner_from_flags  # pylint: disable=g-import-not-at-top
-  settings = MeasureSettings.from_flags(FLAGS)
+  common = cli.flag_definitions("common")
+  settings = common.measure_settings_from_flags(FLAGS)
   cli.quiet_tensorflow_logs()  # the cost model below imports Keras
   from fbnetv2_tf.lut import candidates  # pylint: disable=g-import-not-at-top
   keys = candidates.enumerate_candidates(space, FLAGS.input_channels,
@@ -37,7 +37,7 @@ def main(argv):
         f"{FLAGS.runner}, {FLAGS.threads} thread(s)", flush=True)
   from fbnetv2_tf.lut import build  # pylint: disable=g-import-not-at-top
   # closing: the device's pushed files are removed however the build ends.
-  with contextlib.closing(runner_from_flags(FLAGS)) as runner:
+  with contextlib.closing(common.runner_from_flags(FLAGS)) as runner:
     lut = build.build_lut(space, runner, settings, build.BuildJob(
         output=FLAGS.output, dtype=FLAGS.dtype,
         input_channels=FLAGS.input_channels, num_classes=FLAGS.num_classes,

@@ -5,7 +5,8 @@ an architecture (--arch: zoo name, arch JSON or arch string) with optional
 --weights. Each mode writes NAME.MODE.tflite (batch 1, fixed shape) and
 NAME.MODE.json with the deployment checks, printed as one line: LiteRT vs
 Keras, XNNPACK partitions, ops left in float, accuracy and top-1 agreement
-on --dataset's test split, host latency in LiteRT.
+on --dataset's test split, host latency in LiteRT (timed as
+fbnetv2-benchmark times a file, with its default settings).
 
   fbnetv2-export --model=out/child/NAME.keras --mode=fp32,int8,qat \
       --dataset=fashion_mnist --output_dir=out/tflite
@@ -39,16 +40,22 @@ def _check_sources():
                         f"known: {','.join(MODES)}")
 
 
+def _latency_settings():
+  """fbnetv2-benchmark's default settings at --threads (None: --nolatency),
+  so both binaries report the same latency for one file; --seed seeds the
+  export, not the timing."""
+  from fbnetv2_tf.lut.runner import MeasureSettings  # pylint: disable=g-import-not-at-top
+  return MeasureSettings(threads=FLAGS.threads) if FLAGS.latency else None
+
+
 def _job(data):
-  from fbnetv2_tf.export import latency, pipeline  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.export import pipeline  # pylint: disable=g-import-not-at-top
   return pipeline.ExportJob(
       output_dir=FLAGS.output_dir, modes=tuple(FLAGS.mode), data=data,
       dataset=FLAGS.dataset, data_dir=FLAGS.data_dir,
       max_train_images=FLAGS.max_train_images, qat_epochs=FLAGS.qat_epochs,
       int8_io=FLAGS.int8_io, max_eval_images=FLAGS.max_eval_images,
-      latency=(latency.Protocol(threads=FLAGS.threads, seed=FLAGS.seed)
-               if FLAGS.latency else None),
-      seed=FLAGS.seed)
+      latency=_latency_settings(), seed=FLAGS.seed)
 
 
 def _load_data(input_size: int):

@@ -40,14 +40,13 @@ def resource_loss():
   if target is not None and metric != next(iter(targets)):
     raise cli.UserError(f"--cost_metric={metric} does not match the target's "
                         "metric")
-  if FLAGS.loss is None:
-    FLAGS.loss = "none" if target is None else "budget"
-  if FLAGS.loss in ("budget", "additive") and target is None:
-    raise cli.UserError(f"--loss={FLAGS.loss} needs a target: "
+  form = FLAGS.loss or ("none" if target is None else "budget")
+  if form in ("budget", "additive") and target is None:
+    raise cli.UserError(f"--loss={form} needs a target: "
                         "--target_mflops, --target_mparams or --target_ms")
   if metric == "latency_ms" and not FLAGS.lut:
     raise cli.UserError("a latency cost needs --lut (a latency table JSON)")
-  return ResourceLoss(form=FLAGS.loss, metric=metric, target=target,
+  return ResourceLoss(form=form, metric=metric, target=target,
                       weight=FLAGS.cost_weight, penalty=FLAGS.budget_penalty,
                       dual_lr=FLAGS.dual_lr,
                       scale=FLAGS.cost_scale)
@@ -57,17 +56,18 @@ def search_config(loss):
   """The SearchConfig the flags ask for."""
   from fbnetv2_tf.search.config import SearchConfig  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.search.schedules import TemperatureSchedule  # pylint: disable=g-import-not-at-top
-  if FLAGS.warmup_epochs is None:
-    FLAGS.warmup_epochs = round(WARMUP_FRACTION * FLAGS.epochs)
-  if FLAGS.warmup_epochs > FLAGS.epochs:
-    raise cli.UserError(f"--warmup_epochs={FLAGS.warmup_epochs} exceeds "
+  warmup = FLAGS.warmup_epochs
+  if warmup is None:
+    warmup = round(WARMUP_FRACTION * FLAGS.epochs)
+  if warmup > FLAGS.epochs:
+    raise cli.UserError(f"--warmup_epochs={warmup} exceeds "
                         f"--epochs={FLAGS.epochs}")
   schedule = TemperatureSchedule(
       FLAGS.temperature, FLAGS.final_temperature or None,
       FLAGS.temperature_decay)
   return SearchConfig(weight_lr=FLAGS.weight_lr,
                       weight_lr_floor=FLAGS.weight_lr_floor,
-                      arch_lr=FLAGS.arch_lr, warmup_epochs=FLAGS.warmup_epochs,
+                      arch_lr=FLAGS.arch_lr, warmup_epochs=warmup,
                       entropy_weight=FLAGS.entropy_weight,
                       temperature=schedule, loss=loss)
 
@@ -97,7 +97,7 @@ def main(argv):
   run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())
   print(f"Searching {space.name} ({space.num_architectures():.3g} "
         f"architectures) on {data.name}: {len(data.train_labels)} training "
-        f"images, {FLAGS.epochs} epochs ({FLAGS.warmup_epochs} warm-up).")
+        f"images, {FLAGS.epochs} epochs ({config.warmup_epochs} warm-up).")
   result = search_job.run_search(job, data)
   unit = _UNITS[loss.metric]
   print(f"\nDerived architecture:\n  {to_arch_string(result.arch)}")

@@ -27,8 +27,8 @@ def main(argv):
   if not os.path.isfile(FLAGS.lut):
     raise cli.UserError(f"--lut {FLAGS.lut!r}: no such file")
   cli.quiet_tensorflow_logs()  # the cost model below imports Keras
-  from fbnetv2_tf.lut.table_file import LutFile  # pylint: disable=g-import-not-at-top
-  lut = LutFile.load(FLAGS.lut)
+  from fbnetv2_tf.lut import table_file  # pylint: disable=g-import-not-at-top
+  lut = table_file.LutFile.load(FLAGS.lut)
   if not FLAGS.space and lut.header.space not in builtin_spaces.names():
     raise cli.UserError(f"{FLAGS.lut} was built for space "
                         f"{lut.header.space!r}, which is not built in: pass "
@@ -36,14 +36,16 @@ def main(argv):
   space = builtin_spaces.space_from_argument(FLAGS.space or lut.header.space)
   import contextlib  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.lut import validate  # pylint: disable=g-import-not-at-top
-  from fbnetv2_tf.lut.runner import MeasureSettings, RunnerError, runner_from_flags  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.errors import RunnerError  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.lut.runner import MeasureSettings  # pylint: disable=g-import-not-at-top
   stem = os.path.splitext(FLAGS.lut)[0]
   archs = validate.sample_archs(space, FLAGS.archs, FLAGS.seed,
                                 FLAGS.input_size)
   size = FLAGS.input_size or space.max_input_size
   print(f"Validating {FLAGS.lut} ({lut.header.device()}) on {len(archs)} "
         f"architectures of {space.name} at up to {size} px", flush=True)
-  with contextlib.closing(runner_from_flags(FLAGS)) as runner:
+  with contextlib.closing(
+      cli.flag_definitions("common").runner_from_flags(FLAGS)) as runner:
     if runner.describe() != lut.header.runner:
       raise RunnerError(f"{FLAGS.lut} was measured on {lut.header.device()}; "
                         "validate it on the same runner and device")
@@ -54,7 +56,7 @@ def main(argv):
   report = {"lut": FLAGS.lut, "input_size": FLAGS.input_size,
             "mape": result.mape, "spearman": result.spearman,
             **{k: v for k, v in vars(result).items()}}
-  stored = validate.calibration_path(FLAGS.lut)
+  stored = table_file.calibration_path(FLAGS.lut)
   if not FLAGS.calibrate and os.path.exists(stored):
     from fbnetv2_tf.specs.files import read_json  # pylint: disable=g-import-not-at-top
     fitted = read_json(stored)
@@ -64,13 +66,13 @@ def main(argv):
                            "spearman": corrected.spearman, **fitted}
   if FLAGS.calibrate:
     fitted = result.calibration()
-    write_atomically(validate.calibration_path(FLAGS.lut),
+    write_atomically(stored,
                      json.dumps(fitted, indent=1) + "\n")
     report["calibration"] = fitted
     print(f"Calibration: measured = {fitted['scale']:.4f} x predicted + "
           f"{fitted['offset_ms']:.4f} ms; MAPE after it "
           f"{100 * fitted['mape_after']:.2f} % (written to "
-          f"{validate.calibration_path(FLAGS.lut)})")
+          f"{stored})")
   suffix = f"{size}px"
   write_atomically(f"{stem}.validation_{suffix}.json",
                    json.dumps(report, indent=1) + "\n")

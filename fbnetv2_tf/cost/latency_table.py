@@ -16,7 +16,7 @@ Lookup between measured widths interpolates multilinearly in (cin, mid, cout)
 among the entries of the same ``(op, input_size, stride)``; outside the
 measured range it extrapolates linearly from the two nearest grid values.
 The expected latency of a supernet block is the expectation over the options
-it mixes (METHOD section 5): ``sum`` over every joint choice of resolution,
+it mixes (docs/method.md, section 5): ``sum`` over every joint choice of resolution,
 input width, expansion, output width and candidate of its probability times
 the table's latency.
 """
@@ -26,7 +26,6 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import itertools
-import json
 import os
 from typing import Any, Mapping
 
@@ -35,7 +34,7 @@ from keras import ops
 
 from fbnetv2_tf.specs import files
 from fbnetv2_tf.specs import ops as spec_ops
-from fbnetv2_tf.specs.errors import SpecError
+from fbnetv2_tf.errors import SpecError
 from fbnetv2_tf.specs.space_plan import BlockPlan, SpacePlan
 
 HEAD_OP = "head"
@@ -133,9 +132,6 @@ class LatencyTable:
   @classmethod
   def load(cls, path: str | os.PathLike) -> "LatencyTable":
     return cls.from_dict(files.read_json(path), str(path))
-
-  def save(self, path: str | os.PathLike) -> None:
-    files.write_atomically(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
 
 def _bracket(grid: list[int], v: float) -> list[tuple[int, float]]:

@@ -1,6 +1,7 @@
 """Resource-aware search losses: cross-entropy combined with a cost term.
 
-Three forms (METHOD section 5), all differentiable in the expected cost:
+Four forms (docs/method.md, section 6); the three with a cost term are
+differentiable in the expected cost:
 
 - ``fbnet``: ``CE * a * log(COST)^b`` with ``a = 0.2``, ``b = 0.6`` (FBNet,
   arXiv 1812.03443, eq. 3). COST is in the metric's unit times ``scale`` and

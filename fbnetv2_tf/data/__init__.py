@@ -7,7 +7,8 @@ supernet's weight / architecture batches. Importing this package does not
 import TensorFlow.
 """
 
-from fbnetv2_tf.data.image_data import DataError, ImageData, normalize
+from fbnetv2_tf.errors import DataError
+from fbnetv2_tf.data.image_data import ImageData, normalize
 from fbnetv2_tf.data.pipeline import (eval_dataset, search_dataset,
                                       split_for_search, train_dataset)
 from fbnetv2_tf.data.registry import known_datasets, load_dataset

@@ -23,7 +23,8 @@ import zlib
 
 import numpy as np
 
-from fbnetv2_tf.data.image_data import (DataError, ImageData, make_image_data,
+from fbnetv2_tf.errors import DataError
+from fbnetv2_tf.data.image_data import (ImageData, make_image_data,
                                         resize_images)
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"

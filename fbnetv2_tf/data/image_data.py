@@ -13,17 +13,13 @@ from typing import Sequence
 
 import numpy as np
 
-from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.errors import DataError
 from fbnetv2_tf.data import splits
 
 MIN_IMAGE_SIZE = 8
 # Bounds the float32 copy that resizing makes (4096 x 224 x 224 x 3 floats is
 # about 2.5 GB; proxy images are far smaller).
 _RESIZE_CHUNK = 4096
-
-
-class DataError(UserError):
-  """A dataset cannot be loaded as asked; the message names dataset or path."""
 
 
 # eq=False: field-wise == on numpy arrays has no single truth value, so two

@@ -20,7 +20,8 @@ from typing import Sequence
 import numpy as np
 
 from fbnetv2_tf.data import splits
-from fbnetv2_tf.data.image_data import DataError, ImageData, normalize
+from fbnetv2_tf.errors import DataError
+from fbnetv2_tf.data.image_data import ImageData, normalize
 
 Split = tuple[np.ndarray, np.ndarray]
 

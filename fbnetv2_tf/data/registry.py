@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Callable
 
 from fbnetv2_tf.data import digits, idx, image_folder, tfds_source
-from fbnetv2_tf.data.image_data import DataError, ImageData, check_image_size
+from fbnetv2_tf.errors import DataError
+from fbnetv2_tf.data.image_data import ImageData, check_image_size
 
 DEFAULT_DATASET = "digits"
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from fbnetv2_tf.data import splits
-from fbnetv2_tf.data.image_data import (DataError, ImageData, make_image_data,
+from fbnetv2_tf.errors import DataError
+from fbnetv2_tf.data.image_data import (ImageData, make_image_data,
                                         resize_images)
 
 PREFIX = "tfds:"

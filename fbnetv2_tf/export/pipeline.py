@@ -6,24 +6,30 @@ checks: LiteRT vs Keras on one image (the first test image
 given a dataset, else a random one), the op list, ops left in float, XNNPACK
 partitions, unfolded BatchNorms, dynamic tensors, file size, and, given a
 dataset, the test accuracy of the float model and of the file with their
-top-1 agreement; host latency through LiteRT last, all modes interleaved.
+top-1 agreement; host latency through LiteRT last, all modes interleaved,
+timed as ``fbnetv2-benchmark`` times a file (``measure_latency``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import subprocess
 import sys
-from typing import Callable
+import tempfile
+from typing import Callable, Mapping
 
 import keras
 import numpy as np
 
-from fbnetv2_tf.cli import UserError
-from fbnetv2_tf.export import graph, latency, parity, sources, tflite
-from fbnetv2_tf.specs.files import write_atomically
+from fbnetv2_tf.errors import UserError
+from fbnetv2_tf.export import graph, parity, sources, tflite
+from fbnetv2_tf.lut import probes
+from fbnetv2_tf.lut.host import HostRunner
+from fbnetv2_tf.lut.runner import MeasureSettings
+from fbnetv2_tf.specs.files import atomic_path, write_atomically
 
 MODES = (*tflite.POST_TRAINING_MODES, "qat")
 # Modes whose graphs must be integer-only between the float ends.
@@ -46,7 +52,8 @@ class ExportJob:
     qat_epochs: QAT fine-tuning epochs.
     int8_io: int8 and qat: int8 input and output instead of float32.
     max_eval_images: accuracy on at most this many test images.
-    latency: the host latency protocol; None skips timing.
+    latency: how the host latency check times (by default as
+      fbnetv2-benchmark does); None skips timing.
     seed: seeds calibration sampling and QAT.
   """
 
@@ -59,7 +66,7 @@ class ExportJob:
   qat_epochs: int = 1
   int8_io: bool = False
   max_eval_images: int | None = None
-  latency: latency.Protocol | None = latency.Protocol()
+  latency: MeasureSettings | None = MeasureSettings()
   seed: int = 0
 
 
@@ -94,8 +101,8 @@ class ExportReport:
                    f"{self.accuracy['keras']:.4f}, top-1 agreement "
                    f"{self.accuracy['top1_agreement']:.4f})")
     if self.latency:
-      parts.append(f"{self.latency['median_ms']:.3f} ms "
-                   f"({self.latency['threads']} thread(s))")
+      parts.append(f"{self.latency['median_us'] / 1e3:.3f} ms "
+                   f"({self.latency['settings']['threads']} thread(s))")
     return "; ".join(parts)
 
 
@@ -125,11 +132,12 @@ def export_model(model: keras.Model, job: ExportJob,
   check_job(model, job)
   os.makedirs(job.output_dir, exist_ok=True)
   say = progress or (lambda message: None)
-  flatbuffers = {}
+  flatbuffers, paths = {}, {}
   for mode in job.modes:
     step = "fine-tuning and converting" if mode == "qat" else "converting"
     say(f"{model.name}: {step} to {mode}")
-    path = os.path.join(job.output_dir, f"{model.name}.{mode}.tflite")
+    path = paths[mode] = os.path.join(job.output_dir,
+                                      f"{model.name}.{mode}.tflite")
     if mode == "qat":
       if keras_path is None:
         keras_path = os.path.join(job.output_dir, f"{model.name}.keras")
@@ -144,20 +152,41 @@ def export_model(model: keras.Model, job: ExportJob,
   if job.latency:
     say(f"{model.name}: timing {', '.join(flatbuffers)} in LiteRT "
         f"({job.latency.threads} thread(s), {job.latency.trials} trials)")
-    timings = latency.measure(flatbuffers, job.latency)
+    timings = _latency_reports(measure_latency(paths, job.latency),
+                               job.latency)
   evaluation = _Evaluation(model, job) if job.data is not None else None
   reports = []
   for mode, flatbuffer in flatbuffers.items():
     say(f"{model.name}: checking {mode}")
     report = check_file(model, mode, flatbuffer, job, evaluation)
-    if mode in timings:
-      report.latency = {**dataclasses.asdict(timings[mode]),
-                        "threads": job.latency.threads}
+    report.latency = timings.get(mode)
     stem = os.path.join(job.output_dir, f"{model.name}.{mode}")
     write_atomically(f"{stem}.json",
                      json.dumps(dataclasses.asdict(report), indent=1) + "\n")
     reports.append(report)
   return reports
+
+
+def measure_latency(paths: Mapping[str, str], settings: MeasureSettings
+                    ) -> probes.Probed:
+  """Times ``{mode: .tflite path}`` as fbnetv2-benchmark times files on the
+  host, so both report one file's same latency: the host runner and
+  ``probes.measure_files``, with fp32 probes (the benchmark's default dtype)
+  converted into a temporary folder."""
+  with tempfile.TemporaryDirectory() as cache, contextlib.closing(
+      HostRunner()) as runner:
+    return probes.measure_files(runner, dict(paths), settings, cache, "fp32")
+
+
+def _latency_reports(probed: probes.Probed, settings: MeasureSettings
+                    ) -> dict[str, dict]:
+  """Each mode's ``ExportReport.latency``: microseconds over the fast
+  trials, which trials those were, and the settings."""
+  return {mode: {"median_us": stats.median_us, "p90_us": stats.p90_us,
+                 "std_us": stats.std_us, "fast_trials": probed.fast_trials,
+                 "trials": probed.trials,
+                 "settings": dataclasses.asdict(settings)}
+          for mode, stats in probed.stats.items()}
 
 
 def _post_training(model, mode: str, job: ExportJob) -> bytes:
@@ -237,6 +266,5 @@ def run_qat_process(keras_path: str, output: str, job: ExportJob) -> None:
 
 
 def save_keras_atomically(model: keras.Model, path: str) -> None:
-  tmp = f"{path[:-len('.keras')]}.tmp{os.getpid()}.keras"
-  model.save(tmp)
-  os.replace(tmp, path)
+  with atomic_path(path) as tmp:
+    model.save(tmp)

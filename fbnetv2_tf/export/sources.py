@@ -10,7 +10,7 @@ import zipfile
 import keras
 
 from fbnetv2_tf import layers  # noqa: F401  registers the custom layers
-from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.errors import UserError
 from fbnetv2_tf.models.child_model import build_child_model
 from fbnetv2_tf.specs.arch_spec import ArchSpec
 
@@ -23,17 +23,17 @@ def _first_line(error: Exception) -> str:
 def load_keras_model(path: str) -> keras.Model:
   """A model saved by ``fbnetv2-train`` (or any single-image-input model)."""
   if not os.path.isfile(path):
-    raise UserError(f"--model {path!r}: no such file")
+    raise UserError(f"model {path!r}: no such file")
   if not path.endswith(".keras") or not zipfile.is_zipfile(path):
-    raise UserError(f"--model {path!r} is not a .keras file (the zip archive "
+    raise UserError(f"model {path!r} is not a .keras file (the zip archive "
                     "that fbnetv2-train and model.save write)")
   try:
     model = keras.saving.load_model(path, compile=False)
   except Exception as e:  # pylint: disable=broad-except
     # Keras raises many types for a damaged archive; all mean the same here.
-    raise UserError(f"--model {path!r} could not be loaded: "
+    raise UserError(f"model {path!r} could not be loaded: "
                     f"{_first_line(e)}") from e
-  check_exportable(model, f"--model {path!r}")
+  check_exportable(model, f"model {path!r}")
   return model
 
 
@@ -58,11 +58,11 @@ def model_for_arch(arch: ArchSpec, weights: str | None, num_classes: int,
   if weights is None:
     return model
   if not os.path.isfile(weights):
-    raise UserError(f"--weights {weights!r}: no such file")
+    raise UserError(f"weights {weights!r}: no such file")
   try:
     model.load_weights(weights)
   except Exception as e:  # pylint: disable=broad-except
-    raise UserError(f"--weights {weights!r} do not fit {arch.name} with "
+    raise UserError(f"weights {weights!r} do not fit {arch.name} with "
                     f"{num_classes} classes and {input_channels} input "
                     f"channels: {_first_line(e)}") from e
   return model

@@ -7,7 +7,7 @@ passed the wrong path deserves one line instead.
 
 from __future__ import annotations
 
-from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.errors import UserError
 
 # Every TFLite model is a FlatBuffer whose file identifier, bytes 4 to 7,
 # is "TFL3" (``file_identifier`` in TensorFlow Lite's schema.fbs).

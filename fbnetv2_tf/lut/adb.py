@@ -1,9 +1,8 @@
 """Latency on an Android device: TFLite's ``benchmark_model`` over ``adb``.
 
-The binary and every model are pushed once; then, as on the host, several
-trials each visit every model in a fresh random order. A visit is one
-``benchmark_model`` process whose mean invoke time is one trial, so a
-neighbour's load (or a thermal dip) is spread over all models alike.
+The binary and every model are pushed once; then, as on the host, the
+interleaved trials of ``runner``. A visit is one ``benchmark_model``
+process whose mean invoke time is one trial.
 """
 
 from __future__ import annotations
@@ -16,10 +15,9 @@ import shlex
 import subprocess
 from typing import Mapping
 
-import numpy as np
-
-from fbnetv2_tf.lut.runner import (DeviceLost, LatencyStats, MeasureSettings,
-                                   RunnerError)
+from fbnetv2_tf.errors import DeviceLost, RunnerError
+from fbnetv2_tf.lut.runner import (LatencyStats, MeasureSettings,
+                                   interleaved_trials)
 
 # What adb prints when the device went away (unplugged, rebooted, adbd died).
 _LOST = re.compile(r"device '[^']*' not found|device not found|error: closed"
@@ -119,7 +117,7 @@ class AdbRunner:
     if serial is None:
       if len(devices) > 1:
         raise RunnerError(f"several Android devices are connected "
-                          f"({', '.join(states)}): pass --serial to choose")
+                          f"({', '.join(states)}): name one by its serial")
       serial = devices[0][0]
     elif serial not in states:
       raise RunnerError(f"device {serial} is not connected; `adb devices` "
@@ -204,19 +202,16 @@ class AdbRunner:
     self._adb("shell", "mkdir", "-p", shlex.quote(self._remote_dir))
     if self._push(self._binary, self._remote_binary):
       self._adb("shell", "chmod", "755", shlex.quote(self._remote_binary))
-    names = list(models)
-    remote = {name: f"{self._remote_dir}/{name}.tflite" for name in names}
-    for name in names:
-      self._push(models[name], remote[name])
-    rng = np.random.default_rng(settings.seed)
-    means = {name: [] for name in names}
-    for trial in range(settings.trials):
+    remote = {name: f"{self._remote_dir}/{name}.tflite" for name in models}
+    for name, path in models.items():
+      self._push(path, remote[name])
+
+    def visit(name: str, trial: int) -> float:
       warmup = (settings.warmup if trial == 0
                 else min(settings.warmup, _REVISIT_WARMUP))
-      for index in rng.permutation(len(names)):
-        name = names[index]
-        means[name].append(self._visit(remote[name], settings, warmup))
-    return {name: LatencyStats.of(v) for name, v in means.items()}
+      return self._visit(remote[name], settings, warmup)
+
+    return interleaved_trials(list(models), settings, visit)
 
   def close(self) -> None:
     """Removes what was pushed; a device that is gone keeps it."""

@@ -1,13 +1,14 @@
 """Timing in the machine's fast state, on a machine whose speed changes.
 
-Two probes ride along in every runner call, of a build and of a validation
-alike: OVERHEAD, one elementwise op on 4 numbers, is the runner's fixed
-cost per invoke; REFERENCE, a fixed small block, tracks the machine's
-speed. On a shared host the speed of everything switched every few seconds
-between two states about 1.7x apart, and not uniformly (the fixed cost per
-invoke slowed about 2x, a compute-bound block about 1.65x), so no single
-factor converts one state into the other. A result is therefore taken only
-from the trials run in the fast state: those whose reference is within
+Two probes ride along in every runner call, of a build, a validation, a
+benchmark and an export check alike: OVERHEAD, one elementwise op on 4
+numbers, is the runner's fixed cost per invoke; REFERENCE, a fixed small
+block, tracks the machine's speed. On a shared host the speed of
+everything switched every few seconds between two states about 1.7x apart,
+and not uniformly (the fixed cost per invoke slowed about 2x, a
+compute-bound block about 1.65x), so no single factor converts one state
+into the other. A result is therefore taken only from the trials run in
+the fast state: those whose reference is within
 ``MeasureSettings.fast_within`` (1.15 by default: the two states here were
 1.7x apart, the spread within the fast state under 10 %) of the fastest
 reference trial of the session. A session first times the probes alone for
@@ -96,11 +97,13 @@ class Speed:
 class Probed:
   """One measurement: ``stats`` and ``overhead_us`` over the fast trials,
   at ``Speed.units_us``; ``raw`` over all trials as timed;
-  ``reference_us`` the reference's fast median as timed."""
+  ``reference_us`` the reference's fast median as timed. Timed without
+  probes (``measure_files`` keeping every trial), ``stats`` is ``raw`` and
+  the two probe times are None."""
   stats: dict[str, LatencyStats]
   raw: dict[str, LatencyStats]
-  overhead_us: float
-  reference_us: float
+  overhead_us: float | None
+  reference_us: float | None
   fast_trials: int
   trials: int
 
@@ -174,3 +177,17 @@ def measure_settled(runner: Runner, paths: dict[str, str],
   probe_files = probe_paths(cache, dtype)
   return measure_with_probes(runner, paths, settings, probe_files,
                              settle(runner, probe_files, settings, units_us))
+
+
+def measure_files(runner: Runner, paths: dict[str, str],
+                  settings: MeasureSettings, cache: str, dtype: str = "fp32"
+                  ) -> Probed:
+  """What ``fbnetv2-benchmark`` and ``fbnetv2-export``'s latency check
+  report for ``paths``, so that both give one file the same latency: with
+  ``settings.fast_within``, ``measure_settled`` at this call's speed (the
+  probes in ``dtype``, converted into ``cache``); without, one plain runner
+  call that keeps every trial and times no probes."""
+  if settings.fast_within is None:
+    timed = runner.measure(paths, settings)
+    return Probed(timed, timed, None, None, settings.trials, settings.trials)
+  return measure_settled(runner, paths, settings, cache, dtype)

@@ -1,27 +1,22 @@
 """What every latency runner shares: how to measure, what comes back, and
-the errors a user can fix.
+the interleaved trials they all run.
 
 A runner times a set of ``.tflite`` files with the same settings and returns
 per-model statistics in microseconds. ``host`` runs LiteRT in this process;
-``adb`` runs TFLite's ``benchmark_model`` on an Android device.
+``adb`` runs TFLite's ``benchmark_model`` on an Android device;
+``runners.make_runner`` picks one by name. This is the one timing protocol
+of the package: LUT builds, their validation, ``fbnetv2-benchmark`` and the
+export checks all time through a runner with these settings.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Protocol
+from typing import Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
-from fbnetv2_tf.cli import UserError
-
-
-class RunnerError(UserError):
-  """A problem the user can fix (no device, missing binary, ...): one line."""
-
-
-class DeviceLost(RunnerError):
-  """The device went away mid-run; what was measured before is kept."""
+from fbnetv2_tf.errors import UserError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,10 +31,11 @@ class MeasureSettings:
       model's latency is the median over trials.
     runs: back-to-back timed invokes per visit (their mean is one trial).
     cpu: pin the measuring process to this CPU core (None: no pinning).
-    seed: seeds the visiting orders.
-    fast_within: a LUT build, validation or benchmark keeps only the trials
-      whose reference block is within this factor of the fastest seen (the
-      machine's fast state, ``lut/probes.py``); None keeps every trial.
+    seed: seeds the visiting orders (and the host runner's random inputs).
+    fast_within: a LUT build, validation, benchmark or export check keeps
+      only the trials whose reference block is within this factor of the
+      fastest seen (the machine's fast state, ``lut/probes.py``); None keeps
+      every trial.
   """
   threads: int = 1
   warmup: int = 20
@@ -49,24 +45,15 @@ class MeasureSettings:
   seed: int = 0
   fast_within: float | None = 1.15
 
-  @classmethod
-  def from_flags(cls, values) -> "MeasureSettings":
-    """From the binaries' --threads, --warmup, --trials, --runs, --cpu and
-    --fast_within (0: None; ``flags/common.py``); ``values`` is absl's
-    FLAGS."""
-    return cls(threads=values.threads, warmup=values.warmup,
-               trials=values.trials, runs=values.runs, cpu=values.cpu,
-               fast_within=values.fast_within or None)
-
   def __post_init__(self):
     for name in ("threads", "trials", "runs"):
       if getattr(self, name) < 1:
-        raise UserError(f"--{name} must be at least 1, got "
+        raise UserError(f"{name} must be at least 1, got "
                         f"{getattr(self, name)}")
     if self.warmup < 0:
-      raise UserError(f"--warmup must not be negative, got {self.warmup}")
+      raise UserError(f"warmup must not be negative, got {self.warmup}")
     if self.fast_within is not None and self.fast_within < 1:
-      raise UserError("--fast_within must be at least 1 (or 0 for every "
+      raise UserError("fast_within must be at least 1 (or None for every "
                       f"trial), got {self.fast_within}")
 
 
@@ -103,22 +90,18 @@ class Runner(Protocol):
     """Releases the device (removes pushed files)."""
 
 
-def make_runner(name: str, serial: str | None = None, adb: str = "adb",
-                benchmark_binary: str | None = None) -> Runner:
-  """The runner a binary's ``--runner`` names."""
-  if name == "host":
-    from fbnetv2_tf.lut.host import HostRunner  # pylint: disable=g-import-not-at-top
-    return HostRunner()
-  if name == "adb":
-    if not benchmark_binary:
-      raise RunnerError("--runner=adb needs --benchmark_binary (TFLite's "
-                        "benchmark_model built for the device)")
-    from fbnetv2_tf.lut.adb import AdbRunner  # pylint: disable=g-import-not-at-top
-    return AdbRunner(benchmark_binary, serial=serial, adb=adb)
-  raise RunnerError(f"unknown runner {name!r}; known: host, adb")
-
-
-def runner_from_flags(values) -> Runner:
-  """The runner --runner, --serial, --adb, --benchmark_binary name."""
-  return make_runner(values.runner, values.serial, values.adb,
-                     values.benchmark_binary)
+def interleaved_trials(names: Sequence[str], settings: MeasureSettings,
+                       visit: Callable[[str, int], float]
+                       ) -> dict[str, LatencyStats]:
+  """``settings.trials`` sweeps, each visiting every name once in a fresh
+  random order (seeded by ``settings.seed``); ``visit(name, trial)`` times
+  one visit and returns its mean microseconds per invoke. Interleaving
+  spreads a neighbour's load (or a thermal dip) over all models alike, so
+  ratios between models of one call are fair."""
+  names = list(names)
+  rng = np.random.default_rng(settings.seed)
+  means = {name: [] for name in names}
+  for trial in range(settings.trials):
+    for index in rng.permutation(len(names)):
+      means[names[index]].append(visit(names[index], trial))
+  return {name: LatencyStats.of(v) for name, v in means.items()}

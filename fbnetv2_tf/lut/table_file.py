@@ -34,7 +34,7 @@ from typing import Mapping
 
 import numpy as np
 
-from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.errors import UserError
 from fbnetv2_tf.cost.latency_table import LatencyKey, LatencyTable
 from fbnetv2_tf.lut.runner import LatencyStats
 from fbnetv2_tf.specs import files
@@ -96,7 +96,7 @@ class LutFile:
                                                                    f.name)]
       raise UserError(
           f"{path} was measured with other settings ({', '.join(differing)} "
-          "differ); give another --output, or delete it to rebuild")
+          "differ); write to another path, or delete it to rebuild")
     return existing
 
   @classmethod
@@ -105,8 +105,7 @@ class LutFile:
     data = files.read_json(path)
     if not isinstance(data, dict) or "header" not in data:
       raise UserError(f"{path} is a latency table without a measurement "
-                      "header (version 1); build one with fbnetv2-build-lut "
-                      "--space=SPACE --output=NEW.json")
+                      "header (version 1); build a new one for its space")
     if data.get("format") != FORMAT or data.get("version") != VERSION:
       raise UserError(f"{path}: not a {FORMAT} version {VERSION} file")
     try:
@@ -163,7 +162,6 @@ def load_for_search(path: str, space, input_channels: int, num_classes: int
   correction beside the file (``fbnetv2-validate-lut --calibrate``) is
   applied."""
   from fbnetv2_tf.cost.latency_table import required_keys  # pylint: disable=g-import-not-at-top
-  from fbnetv2_tf.lut.validate import calibration_path  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.specs.space_plan import plan_space  # pylint: disable=g-import-not-at-top
   data = files.read_json(path)
   if isinstance(data, dict) and "header" in data:
@@ -173,8 +171,8 @@ def load_for_search(path: str, space, input_channels: int, num_classes: int
       raise UserError(
           f"{path} was measured for {header.input_channels}-channel images "
           f"and {header.num_classes} classes, this search has "
-          f"{input_channels} and {num_classes}: rebuild it with "
-          f"--input_channels={input_channels} --num_classes={num_classes}")
+          f"{input_channels} and {num_classes}: rebuild it for "
+          f"{input_channels}-channel images and {num_classes} classes")
   table = LatencyTable.from_dict(data, path)
   for key in sorted(required_keys(plan_space(space, input_channels))):
     try:
@@ -184,15 +182,19 @@ def load_for_search(path: str, space, input_channels: int, num_classes: int
       raise UserError(
           f"{path} has no entry for {key.op} at {key.input_size} px, stride "
           f"{key.stride}, {key.cin}->{key.mid}->{key.cout} channels, which "
-          f"space {space.name} needs: build the table with fbnetv2-build-lut "
-          f"--space={space.name}") from None
+          f"space {space.name} needs: build the table for space "
+          f"{space.name}") from None
   correction = calibration_path(path)
   if os.path.exists(correction):
     fitted = files.read_json(correction)
     if not isinstance(fitted, dict) or not float(fitted.get("scale", 0)) > 0:
       # A non-positive scale would turn the cheapest child into the dearest.
       raise UserError(f"{correction}: the correction's scale must be a "
-                      "positive number; refit it with fbnetv2-validate-lut "
-                      "--calibrate")
+                      "positive number; refit the correction")
     table.scale, table.offset_ms = fitted["scale"], fitted["offset_ms"]
   return table
+
+
+def calibration_path(lut_path: str) -> str:
+  """Where a table's fitted correction lives: beside it."""
+  return f"{os.path.splitext(lut_path)[0]}.calibration.json"

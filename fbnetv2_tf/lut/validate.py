@@ -22,6 +22,7 @@ import numpy as np
 from fbnetv2_tf.cost.latency_table import LatencyTable
 from fbnetv2_tf.lut import candidates
 from fbnetv2_tf.lut.table_file import LutFile
+from fbnetv2_tf.specs import files
 from fbnetv2_tf.specs.arch_spec import ArchSpec
 from fbnetv2_tf.specs.arch_string import to_arch_string
 
@@ -192,12 +193,6 @@ def plot(validation: Validation, path: str, title: str) -> None:
   ax.set_title(f"{title}\n{validation.summary()}", fontsize=9)
   ax.legend(fontsize=8)
   fig.tight_layout()
-  tmp = f"{path}.tmp.png"
-  fig.savefig(tmp, dpi=120)
+  with files.atomic_path(path) as tmp:
+    fig.savefig(tmp, dpi=120)
   plt.close(fig)
-  os.replace(tmp, path)
-
-
-def calibration_path(lut_path: str) -> str:
-  """Where a table's fitted correction lives: beside it."""
-  return f"{os.path.splitext(lut_path)[0]}.calibration.json"

@@ -7,7 +7,7 @@ import os
 from fbnetv2_tf.models import zoo
 from fbnetv2_tf.specs.arch_spec import ArchSpec, load_archs
 from fbnetv2_tf.specs.arch_string import looks_like_arch_string, parse_arch_string
-from fbnetv2_tf.specs.errors import SpecError
+from fbnetv2_tf.errors import SpecError
 
 
 def archs_from_argument(value: str, input_size: int | None = None
@@ -32,5 +32,5 @@ def _archs(value: str) -> dict[str, ArchSpec]:
   if looks_like_arch_string(value):
     arch = parse_arch_string(value)
     return {arch.name: arch}
-  raise SpecError(f"--arch {value!r} is not a zoo model ({', '.join(zoo.names())}),"
+  raise SpecError(f"arch {value!r} is not a zoo model ({', '.join(zoo.names())}),"
                   " an existing file, or an arch string")

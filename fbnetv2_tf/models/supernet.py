@@ -39,8 +39,6 @@ from fbnetv2_tf.layers.channel_mask import ChannelMask
 from fbnetv2_tf.layers.gumbel import ArchDecision
 from fbnetv2_tf.layers.masked_inverted_residual import MaskedInvertedResidual
 from fbnetv2_tf.layers.mixed_block import MixedBlock
-from fbnetv2_tf.search import bilevel, derive, fit_data
-from fbnetv2_tf.search.config import SearchConfig
 from fbnetv2_tf.specs import ops as spec_ops
 from fbnetv2_tf.specs.search_space import RESOLUTION, SearchSpace
 from fbnetv2_tf.specs.space_plan import (BlockPlan, CandidatePlan, SpacePlan,
@@ -114,8 +112,11 @@ def _per_example_scalar(weights, selector: np.ndarray):
 
 
 @keras.saving.register_keras_serializable(package="fbnetv2_tf")
-class Supernet(keras.Model):
-  """The weight-sharing supernet of a SearchSpace; outputs logits.
+class SupernetNetwork(keras.Model):
+  """The weight-sharing supernet of a SearchSpace as a network: blocks,
+  decisions, forward pass and expected cost; outputs logits. How it is
+  trained (the bilevel search) and how an architecture is derived from it
+  live in ``search.search_model.Supernet``, its subclass.
 
   Args:
     space: the search space, as a SearchSpace or its JSON dict.
@@ -286,139 +287,6 @@ class Supernet(keras.Model):
     return {d.name: np.eye(d.size, dtype="float32")[choices[d.name]]
             for d in self.decision_list}
 
-  # -- search (bilevel training under model.fit) -------------------------------
-
-  def compile(self, search_config: SearchConfig | None = None,
-              total_steps: int | None = None, latency_table=None,
-              weight_optimizer=None, arch_optimizer=None, **kwargs):
-    """Prepares ``fit`` for the search (see ``search.bilevel``).
-
-    Args:
-      search_config: optimizers, warm-up, temperature schedule and loss
-        (default: ``SearchConfig()``, CE only).
-      total_steps: steps of the whole ``fit``, for the weights' cosine
-        learning rate (None: constant).
-      latency_table: a LatencyTable, for the ``latency_ms`` metric.
-      weight_optimizer: overrides the config's SGD.
-      arch_optimizer: overrides the config's Adam.
-      **kwargs: passed to ``keras.Model.compile`` (e.g. ``steps_per_execution``).
-    """
-    config = search_config or SearchConfig()
-    kwargs.setdefault("jit_compile", False)  # slower on CPU, and see ARCHITECTURE
-    super().compile(
-        optimizer=weight_optimizer or config.weight_optimizer(total_steps),
-        **kwargs)
-    self.bilevel = bilevel.BilevelStep(
-        self, arch_optimizer or config.arch_optimizer(), config,
-        latency_table)
-
-  def get_compile_config(self):
-    # Optimizers and the resource loss belong to a search run, which
-    # restores them from its own checkpoint; a saved supernet reloads
-    # uncompiled.
-    return None
-
-  @property
-  def metrics(self):
-    step = getattr(self, "bilevel", None)
-    return step.metrics if step is not None else super().metrics
-
-  def train_step(self, data):
-    return self._reducible(self.bilevel.train_step(data))
-
-  def test_step(self, data):
-    return self._reducible(self.bilevel.test_step(data))
-
-  def _reducible(self, logs):
-    # Under MultiWorkerMirroredStrategy Keras averages each logged value
-    # across workers along axis 0, which a scalar lacks (ValueError); a
-    # one-element vector averages to the scalar.
-    if isinstance(self.distribute_strategy,
-                  tf.distribute.MultiWorkerMirroredStrategy):
-      return {k: ops.reshape(v, (1,)) for k, v in logs.items()}
-    return logs
-
-  def fit(self, x=None, y=None, batch_size=None, epochs=1, callbacks=None,
-          **kwargs):
-    """``keras.Model.fit`` for the search.
-
-    Takes ``x, y`` arrays, which it splits into weight and architecture
-    data, or a dataset of ``((x_w, x_a), (y_w, y_a))`` batches (see
-    ``search.fit_data``). Adds the search's own callbacks unless given: the
-    warm-up switch (``bilevel.ArchPhase``) and the temperature schedule
-    (``bilevel.TemperatureAnnealing``). The input channels come from the
-    data when the supernet is not built yet.
-
-    Raises:
-      ValueError: the data is in neither format (one line that names both).
-    """
-    if not hasattr(self, "bilevel"):
-      raise ValueError("call Supernet.compile() before fit()")
-    if isinstance(x, (np.ndarray, list)):
-      x, steps = fit_data.arrays_to_search_dataset(
-          x, y, self.space.max_input_size, batch_size, epochs,
-          self.seed or 0, kwargs.get("initial_epoch", 0))
-      y, batch_size = None, None
-      kwargs.setdefault("steps_per_epoch", steps)
-      kwargs["shuffle"] = False  # the dataset orders each epoch itself
-    elif not fit_data.is_paired(x):
-      raise ValueError(f"Supernet.fit takes {fit_data.FORMATS}; got "
-                       f"{type(x).__name__}")
-    if not self.built:
-      self.adopt_input_channels(fit_data.image_channels(x))
-    callbacks = list(callbacks or [])
-    for kind in (bilevel.ArchPhase, bilevel.TemperatureAnnealing):
-      if not any(isinstance(c, kind) for c in callbacks):
-        callbacks.append(kind())
-    with self.distribute_strategy.scope():
-      self.build_for_input()
-      self.bilevel.build_optimizers()
-    return super().fit(x, y, batch_size=batch_size, epochs=epochs,
-                       callbacks=callbacks, **kwargs)
-
-  def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-    # Under a strategy Keras first reduces one distributed batch to a single
-    # one ("MEAN") to build the model symbolically; MultiWorkerMirroredStrategy
-    # cannot reduce a batch of images that way (ValueError on a PerReplica).
-    # fit() has built the supernet and both optimizers eagerly already.
-    if not self.built:
-      super()._maybe_symbolic_build(iterator, data_batch)
-
-  # -- derivation ----------------------------------------------------------------
-
-  def derive(self, target: float | None = None, metric: str = "mflops",
-             name: str | None = None, latency_table=None, band: float = 0.9):
-    """The searched architecture: the argmax child, brought into
-    ``[band * target, target]`` when a target is given (see
-    ``search.derive.fit_budget``).
-
-    Args:
-      target: the budget in ``metric``'s unit, or None for the plain argmax.
-      metric: mflops, mparams or latency_ms (needs ``latency_table``).
-      name: the ArchSpec's name (default: ``SPACE_searched``).
-      latency_table: a LatencyTable, for ``latency_ms``.
-      band: the lowest acceptable fraction of the target.
-    """
-    cost_of = derive.child_cost(self.space, metric, self.num_classes,
-                                self.input_channels, latency_table)
-    choices, _ = derive.derive_within_budget(self.space, self.logits(),
-                                             cost_of, target, band)
-    return derive.derive_arch(self.space, choices,
-                              name or f"{self.space.name}_searched")
-
-  def derive_argmax(self, name: str | None = None):
-    """FBNetV2: the ArchSpec of every decision's most likely option."""
-    return derive.derive_arch(self.space, derive.argmax_choices(self.logits()),
-                              name)
-
-  def derive_samples(self, n: int, seed: int = 0):
-    """FBNet: ``n`` ArchSpecs sampled from the learned distribution."""
-    rng = np.random.default_rng(seed)
-    return [derive.derive_arch(self.space,
-                               derive.sample_choices(self.logits(), rng),
-                               f"{self.space.name}_sample{k}")
-            for k in range(n)]
-
   def get_config(self):
     return {**super().get_config(), "space": self.space_config,
             "num_classes": self.num_classes,
@@ -432,7 +300,7 @@ class Supernet(keras.Model):
                  self.one_hot_weights({d.name: 0 for d in self.decision_list}))
     self.built = True
 
-  def build_for_input(self) -> "Supernet":
+  def build_for_input(self) -> "SupernetNetwork":
     """Builds eagerly (call before the first compiled step) and returns self."""
     if not self.built:
       self.build()

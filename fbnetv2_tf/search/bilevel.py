@@ -1,4 +1,4 @@
-"""The supernet's bilevel search step (METHOD section 6) and its callbacks.
+"""The bilevel search step (docs/method.md, section 7) and its callbacks.
 
 Each training step takes one batch of the weight split and one of the
 architecture split (``((x_w, x_a), (y_w, y_a))``, as

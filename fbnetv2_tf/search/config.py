@@ -1,7 +1,8 @@
 """``SearchConfig``: optimizers, warm-up, temperature schedule and loss.
 
-Defaults follow METHOD section 6 (SGD 0.1 with momentum 0.9 and weight decay
-1e-4 for the weights; Adam 0.01 with weight decay 5e-4 for the logits) except
+Defaults follow FBNet's schedule (docs/method.md, section 7: SGD 0.1 with
+momentum 0.9 and weight decay 1e-4 for the weights; Adam 0.01 with weight
+decay 5e-4 for the logits) except
 where a measurement on this library's planted-signal and budget benchmarks
 chose otherwise; each such field says so.
 """
@@ -39,8 +40,9 @@ class SearchConfig:
   weight_lr_floor: float = 0.1
   momentum: float = 0.9
   weight_decay: float = 1e-4
-  # METHOD section 6 uses 0.01 over 80 architecture epochs. In the README's
-  # main search (8 architecture epochs of 17 steps on the built-in digits)
+  # FBNet uses 0.01 over 80 architecture epochs (docs/method.md, section 7).
+  # In the README's main search (8 architecture epochs of 17 steps on the
+  # built-in digits)
   # the mean entropy of the decisions ended at 0.96 nats (uniform: 1.11)
   # with 0.01, 0.36 with 0.05 and 0.135 with 0.1, where the argmax child
   # matched the expected cost and scored best inside the supernet.

@@ -8,6 +8,7 @@ ArchSpec, so a derived network can be counted and saved without TensorFlow
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, Mapping
 
 import numpy as np
@@ -15,6 +16,24 @@ import numpy as np
 from fbnetv2_tf.cost.counting import count_arch
 from fbnetv2_tf.specs.arch_spec import ArchSpec, BlockSpec
 from fbnetv2_tf.specs.search_space import RESOLUTION, SearchSpace
+
+
+@dataclasses.dataclass(frozen=True)
+class Derivation:
+  """A derived architecture and how it was reached.
+
+  Attributes:
+    arch: the derived child.
+    choices: ``{decision: option}`` it was derived from.
+    changes: decisions the budget fitting changed after the argmax.
+    cost: the child's cost in the budget's metric (counted MFLOPs or
+      M params, or the latency table's sum).
+  """
+
+  arch: ArchSpec
+  choices: dict
+  changes: int
+  cost: float
 
 
 def argmax_choices(logits: Mapping[str, np.ndarray]) -> dict[str, int]:

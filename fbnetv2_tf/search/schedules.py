@@ -4,10 +4,10 @@ FBNet (arXiv 1812.03443, section 4.1) starts at 5.0 and multiplies by
 ``exp(-0.045)`` every epoch, which reaches about 0.09 after its 90 epochs. What
 matters is where the schedule ends: late in the search the weights must train
 nearly one-hot children, or the argmax child is a network that was never
-trained (METHOD section 6). A schedule here is therefore defined by the run:
-it starts at ``initial`` when the architecture updates begin (after the
-warm-up) and ends at ``final`` in the last epoch, decaying geometrically in
-between, whatever the number of epochs. FBNet's fixed per-epoch decay stays
+trained (docs/method.md, section 3). A schedule here is therefore defined by
+the run: it starts at ``initial`` when the architecture updates begin (after
+the warm-up) and ends at ``final`` in the last epoch, decaying geometrically
+in between, whatever the number of epochs. FBNet's fixed per-epoch decay stays
 available (``decay``).
 
 Pure Python: a function of the epoch alone, so a resumed run continues it.

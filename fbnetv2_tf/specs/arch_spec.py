@@ -25,7 +25,8 @@ from typing import Any, Iterator, Mapping
 
 from fbnetv2_tf.specs import files
 from fbnetv2_tf.specs import ops
-from fbnetv2_tf.specs.errors import SpecError, location
+from fbnetv2_tf.errors import SpecError
+from fbnetv2_tf.specs.locations import location
 
 _BLOCK_REQUIRED = ("op", "out", "stride")
 _BLOCK_OPTIONAL = ("repeat", "expansion", "bias", "pwl_groups")

@@ -21,7 +21,7 @@ import decimal
 import re
 
 from fbnetv2_tf.specs.arch_spec import ArchSpec, BlockSpec
-from fbnetv2_tf.specs.errors import SpecError
+from fbnetv2_tf.errors import SpecError
 
 DEFAULT_NAME = "arch"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from fbnetv2_tf.specs.errors import SpecError
+from fbnetv2_tf.errors import SpecError
 from fbnetv2_tf.specs.search_space import (SearchBlock, SearchSpace,
                                            load_search_space, parse_candidate)
 

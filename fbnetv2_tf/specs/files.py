@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from typing import Any, Callable, Iterable, Mapping
+import tempfile
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from fbnetv2_tf.specs.errors import SpecError, location
+from fbnetv2_tf.errors import SpecError
+from fbnetv2_tf.specs.locations import location
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -23,14 +26,40 @@ def read_json(path: str | os.PathLike) -> Any:
     raise SpecError(f"{path}: not UTF-8 text (byte {e.start})") from e
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+  """A fresh temporary path beside ``path`` for a writer to fill; renamed
+  over ``path`` when the block ends, removed if it raises.
+
+  A crash never leaves half a file at ``path``, and readers see the old or
+  the new content. The temporary name is unique (two processes writing the
+  same file do not share it) and keeps ``path``'s extension, by which
+  writers such as ``keras.Model.save`` and matplotlib's ``savefig`` choose
+  the format.
+  """
+  path = os.fspath(path)
+  folder, name = os.path.split(path)
+  _, extension = os.path.splitext(name)
+  descriptor, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=extension,
+                                     dir=folder or ".")
+  os.close(descriptor)
+  try:
+    yield tmp
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+
+
 def write_atomically(path: str | os.PathLike, data: str | bytes) -> None:
-  """Writes via a temporary file and a rename: a crash never leaves half a
-  file behind, and readers see the old or the new content."""
-  tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-  with open(tmp, "wb" if isinstance(data, bytes) else "w",
-            **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
-    f.write(data)
-  os.replace(tmp, path)
+  """Writes ``data`` (bytes, or text as UTF-8) whole or not at all."""
+  with atomic_path(path) as tmp:
+    if isinstance(data, bytes):
+      with open(tmp, "wb") as f:
+        f.write(data)
+    else:
+      with open(tmp, "w", encoding="utf-8") as f:
+        f.write(data)
 
 
 def check_keys(d: Mapping[str, Any], allowed: Iterable[str],

@@ -11,7 +11,8 @@ import math
 
 from fbnetv2_tf.specs import ops
 from fbnetv2_tf.specs.arch_spec import ArchSpec, BlockSpec
-from fbnetv2_tf.specs.errors import SpecError, location
+from fbnetv2_tf.errors import SpecError
+from fbnetv2_tf.specs.locations import location
 
 # Squeeze-excite width = mid * 0.25, from the released FBNetV2 model
 # definitions (mobile-vision, SE ratio of the `_sehsig` blocks).

@@ -38,7 +38,8 @@ from typing import Any, Mapping
 
 from fbnetv2_tf.specs import files
 from fbnetv2_tf.specs import ops
-from fbnetv2_tf.specs.errors import SpecError, location
+from fbnetv2_tf.errors import SpecError
+from fbnetv2_tf.specs.locations import location
 
 RESOLUTION = "resolution"
 _CANDIDATE_RE = re.compile(r"^(.*?)(?:_e(\d+(?:\.\d+)?))?$")

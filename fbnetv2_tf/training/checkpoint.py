@@ -20,7 +20,7 @@ import keras
 import numpy as np
 
 from fbnetv2_tf.callbacks import RunProgress, StopOnNaN, non_finite_metrics
-from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.errors import TrainingStopped, UserError
 from fbnetv2_tf.specs.files import write_atomically
 
 CHECKPOINT = "checkpoint.npz"
@@ -60,14 +60,14 @@ def restore(path: str, model, optimizers: Sequence) -> int:
     count = len(data.files) - 1
     if count != len(variables):
       raise UserError(f"{path} holds {count} variables, this run has "
-                      f"{len(variables)}: it was made with other flags; use "
-                      "another --output_dir or the original flags")
+                      f"{len(variables)}: it was made with other settings; use "
+                      "another output directory or the original settings")
     for i, v in enumerate(variables):
       value = data[f"v{i}"]
       if tuple(value.shape) != tuple(v.shape):
         raise UserError(f"{path}: variable {v.path} has shape "
                         f"{value.shape}, this run {tuple(v.shape)}: made "
-                        "with other flags; use another --output_dir")
+                        "with other settings; use another output directory")
       v.assign(value)
     return int(data[_EPOCH])
 
@@ -90,10 +90,6 @@ class EpochCheckpoint(keras.callbacks.Callback):
     if non_finite_metrics(logs):
       return  # keep the last good state (a NaN run stops right after)
     save(self.path, self.model, self.optimizers(), epoch + 1)
-
-
-class TrainingStopped(UserError):
-  """Training stopped on a non-finite loss; the checkpoint is intact."""
 
 
 def resumable_fit(model, directory: str, optimizers: Callable[[], Sequence],

@@ -1,7 +1,7 @@
 """Training a derived (or zoo) architecture from scratch, resumably.
 
-FBNetV2 trains the derived network from scratch with no masks (METHOD
-section 7). The recipe here is the search's weight recipe: SGD with
+FBNetV2 trains the derived network from scratch with no masks (docs/method.md,
+section 9). The recipe here is the search's weight recipe: SGD with
 momentum 0.9, a cosine learning rate and weight decay, cross-entropy, light
 augmentation. Into ``output_dir`` it writes ``checkpoint.npz`` every epoch
 (a killed run started again continues), ``NAME.keras`` and ``train_result.json``.
@@ -15,7 +15,7 @@ import os
 
 from fbnetv2_tf import data as data_lib
 from fbnetv2_tf.specs.arch_spec import ArchSpec
-from fbnetv2_tf.specs.files import write_atomically
+from fbnetv2_tf.specs.files import atomic_path, write_atomically
 from fbnetv2_tf.training import checkpoint
 from fbnetv2_tf.training import preflight
 
@@ -96,9 +96,8 @@ def train_child(arch: ArchSpec, data, job: TrainJob) -> TrainResult:
                                job.batch_size)
   loss, accuracy = model.evaluate(test, verbose=0)
   model_path = os.path.join(job.output_dir, f"{arch.name}.keras")
-  tmp = os.path.join(job.output_dir, f".{arch.name}.tmp{os.getpid()}.keras")
-  model.save(tmp)
-  os.replace(tmp, model_path)
+  with atomic_path(model_path) as tmp:
+    model.save(tmp)
   result = TrainResult(arch.name, float(accuracy), float(loss), model_path,
                        history)
   write_atomically(os.path.join(job.output_dir, "train_result.json"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.errors import UserError
 from fbnetv2_tf.cost.losses import ResourceLoss
 from fbnetv2_tf.specs.search_space import SearchSpace
 

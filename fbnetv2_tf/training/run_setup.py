@@ -7,7 +7,7 @@ import json
 import os
 from typing import Any, Mapping
 
-from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.errors import UserError
 from fbnetv2_tf.specs.files import read_json, write_atomically
 
 RUN_FLAGS = "flags.json"
@@ -29,9 +29,10 @@ def record_flags(output_dir: str, values: Mapping[str, Any]) -> None:
                      and values.get(k) != earlier.get(k))
     if changed:
       k = changed[0]
-      raise UserError(f"{output_dir} holds a run with other flags "
-                      f"(--{k}={earlier.get(k)!r}, now {values.get(k)!r}); "
-                      "resume with the same flags or use another --output_dir")
+      raise UserError(f"{output_dir} holds a run with other settings "
+                      f"({k}={earlier.get(k)!r}, now {values.get(k)!r}); "
+                      "resume with the same settings or use another output "
+                      "directory")
   write_atomically(path, json.dumps(values, indent=1, sort_keys=True) + "\n")
 
 

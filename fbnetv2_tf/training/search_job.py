@@ -18,7 +18,6 @@ from typing import Any
 
 from fbnetv2_tf import data as data_lib
 from fbnetv2_tf.cost.losses import ResourceLoss
-from fbnetv2_tf.search import derive
 from fbnetv2_tf.search.config import SearchConfig
 from fbnetv2_tf.specs import arch_spec
 from fbnetv2_tf.specs.files import write_atomically
@@ -82,7 +81,7 @@ class SearchResult:
 
 def _build(job: SearchJob, data, steps_per_epoch: int):
   """The compiled supernet under the job's strategy."""
-  from fbnetv2_tf.models.supernet import Supernet  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.search.search_model import Supernet  # pylint: disable=g-import-not-at-top  (TensorFlow)
   with job.strategy.scope():
     net = Supernet(job.space, num_classes=data.num_classes,
                    input_channels=data.image_shape[2], seed=job.seed,
@@ -146,18 +145,16 @@ def run_search(job: SearchJob, data, step_hook=None) -> SearchResult:
 
 def _derive(job: SearchJob, net, data, test) -> SearchResult:
   loss: ResourceLoss = job.config.loss
-  cost_of = derive.child_cost(job.space, loss.metric, data.num_classes,
-                              data.image_shape[2], job.latency_table)
-  choices, changes = derive.derive_within_budget(
-      job.space, net.logits(), cost_of,
-      loss.target if loss.form == "budget" else None, loss.band)
-  arch = derive.derive_arch(job.space, choices, f"{job.space.name}_searched")
+  derived = net.derivation(loss.target if loss.form == "budget" else None,
+                           loss.metric, latency_table=job.latency_table,
+                           band=loss.band)
+  arch = derived.arch
   expected = float(net.expected_cost(net.probabilities(), loss.metric,
                                      job.latency_table))
   accuracy = float(net.evaluate(test, verbose=0, return_dict=True)["accuracy"])
   probabilities = {n: [float(x) for x in p]
                    for n, p in net.probabilities().items()}
-  result = SearchResult(arch, expected, cost_of(choices), changes,
+  result = SearchResult(arch, expected, derived.cost, derived.changes,
                         accuracy, _read_history(job.output_dir), probabilities,
                         net)
   arch_spec.save_archs(os.path.join(job.output_dir, "arch.json"), [arch])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.errors import UserError
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu", "one_device")
 
@@ -38,7 +38,7 @@ def make_strategy(name: str, devices: list[str] | None = None):
       tf.config.experimental_connect_to_cluster(resolver)
       tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, tf.errors.OpError) as e:
-      raise UserError(f"--strategy=tpu: no TPU found ({str(e).splitlines()[0]})"
+      raise UserError(f"strategy 'tpu': no TPU found ({str(e).splitlines()[0]})"
                       ) from e
     return tf.distribute.TPUStrategy(resolver)
   raise UserError(f"unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")

@@ -2,7 +2,7 @@
 
 Checks that one-hot weights give exactly the analytic counts of the derived
 child, that soft weights propagate ``C_eff = sum_i g_i c_i`` and
-``H_eff = sum_j g_j h_j`` (METHOD.md section 5), and that the cost moves the
+``H_eff = sum_j g_j h_j`` (docs/method.md, section 5), and that the cost moves the
 right way and is differentiable.
 """
 

@@ -1,160 +1,116 @@
-"""Host latency measurement: the timing protocol and its statistics.
-
-Nothing here compares times on the wall clock, which depends on the machine
-and its load; benchmarks/latency_scaling.py makes that claim (a model with
-more work measures slower). The protocol runs here against a fake clock
-whose interpreters each cost a known time per invoke.
+"""fbnetv2-export's latency check times a file as fbnetv2-benchmark does:
+the same settings type and defaults, the same runner and the same probed
+measurement, so both report one file's same latency. The measurement is
+replaced by a recorder: nothing here is timed.
 """
 
 import dataclasses
-import math
+import json
+import subprocess
+import sys
 
 import keras
-import numpy as np
 import pytest
 
-from fbnetv2_tf.export import latency, tflite
+from fbnetv2_tf.export import pipeline
+from fbnetv2_tf.lut import probes
+from fbnetv2_tf.lut.host import HostRunner
+from fbnetv2_tf.lut.runner import LatencyStats, MeasureSettings
+from tests.testing.paths import REPO_ROOT
+
+# The stand-in measurement: every file takes this long.
+MEDIAN_US, P90_US, STD_US = 1234.0, 1300.0, 20.0
+
+# Runs one binary's code up to its measurement, in a process of its own
+# (the binaries' flags share names), and prints what the measurement got.
+_RECORD = """
+import dataclasses, json, sys
+from absl import flags
+from fbnetv2_tf import cli
+from fbnetv2_tf.lut import probes
+from fbnetv2_tf.lut.runner import LatencyStats
+binary, *args = sys.argv[1:]
+getattr(cli.flag_definitions(binary), f"define_{binary}_flags")()
+flags.FLAGS([binary, *args])
+seen = {}
+
+def measure_files(runner, paths, settings, cache, dtype="fp32"):
+  seen.update(runner=type(runner).__name__, dtype=dtype,
+              settings=dataclasses.asdict(settings))
+  stats = {name: LatencyStats(1.0, 1.0, 0.0) for name in paths}
+  return probes.Probed(stats, stats, 0.5, 1.0, 7, 21)
+
+probes.measure_files = measure_files
+if binary == "benchmark":
+  import tools.benchmark as tool
+  tool._tflite_files = lambda work: {"model.tflite": args[0].split("=")[1]}
+  tool.main([])
+else:
+  import tools.export as tool
+  seen["settings"] = dataclasses.asdict(tool._latency_settings())
+print(json.dumps(seen))
+"""
 
 
-class _FakeLiteRT:
-  """Stands in for LiteRT and the clock in ``latency``.
-
-  A model's content is its cost per invoke in milliseconds (``b"0.25"``):
-  each invoke advances the clock by that cost and logs the content, so
-  the protocol's figures are known exactly, whatever the machine.
-  """
-
-  def __init__(self):
-    self.now = 0.0
-    self.invoked = []  # model contents, in invoke order
-    self.interpreters = []
-
-  def perf_counter(self):
-    return self.now
-
-  def Interpreter(self, model_content, num_threads):  # pylint: disable=invalid-name
-    self.interpreters.append(_FakeInterpreter(self, model_content,
-                                              num_threads))
-    return self.interpreters[-1]
-
-
-class _FakeInterpreter:
-  """One model's interpreter: a float and an int8 input, a known cost."""
-
-  def __init__(self, lite_rt, model_content, num_threads):
-    self.lite_rt, self.content, self.num_threads = (lite_rt, model_content,
-                                                    num_threads)
-    self.inputs = {}
-
-  def allocate_tensors(self):
-    pass
-
-  def get_input_details(self):
-    return [{"index": 0, "dtype": np.float32, "shape": (1, 4)},
-            {"index": 1, "dtype": np.int8, "shape": (1, 2)}]
-
-  def set_tensor(self, index, value):
-    self.inputs[index] = value
-
-  def invoke(self):
-    self.lite_rt.now += float(self.content) / 1e3
-    self.lite_rt.invoked.append(self.content)
-
-
-# Three models of known, distinct costs per invoke, in milliseconds.
-COSTS_MS = {"a": 0.25, "b": 2.0, "c": 0.75}
-MODELS = {name: str(ms).encode() for name, ms in COSTS_MS.items()}
+def _recorded(binary, *args):
+  result = subprocess.run([sys.executable, "-c", _RECORD, binary, *args],
+                          cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=300, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return json.loads(result.stdout.splitlines()[-1])
 
 
 @pytest.fixture
-def lite_rt(monkeypatch):
-  fake = _FakeLiteRT()
-  monkeypatch.setattr(latency, "time", fake)
-  monkeypatch.setattr(latency, "Interpreter", fake.Interpreter)
-  return fake
+def recorder(monkeypatch):
+  """Replaces the probed measurement; what it was called with."""
+  calls = []
+
+  def measure_files(runner, paths, settings, cache, dtype="fp32"):
+    calls.append({"runner": type(runner).__name__, "paths": dict(paths),
+                  "settings": dataclasses.asdict(settings), "dtype": dtype})
+    stats = {name: LatencyStats(MEDIAN_US, P90_US, STD_US, (MEDIAN_US,))
+             for name in paths}
+    return probes.Probed(stats, stats, 0.5, 10.0, 7, 21)
+
+  monkeypatch.setattr(probes, "measure_files", measure_files)
+  return calls
 
 
-def _orders(invoked, protocol):
-  """The order of the models in each trial, from the log of invokes."""
-  timed = invoked[protocol.warmup * len(MODELS):]
-  assert len(timed) == protocol.trials * len(MODELS) * protocol.invokes
-  visits = [timed[i:i + protocol.invokes]
-            for i in range(0, len(timed), protocol.invokes)]
-  assert all(len(set(v)) == 1 for v in visits), "a visit mixed models"
-  return [tuple(v[0] for v in visits[t * len(MODELS):(t + 1) * len(MODELS)])
-          for t in range(protocol.trials)]
+def test_export_and_benchmark_default_to_the_one_settings_type():
+  default = dataclasses.asdict(MeasureSettings())
+  assert isinstance(pipeline.ExportJob("out").latency, MeasureSettings)
+  assert dataclasses.asdict(pipeline.ExportJob("out").latency) == default
+  exported = _recorded("export", "--arch=FBNetV2_F1", "--output_dir=out")
+  assert exported["settings"] == default
 
 
-def test_each_trial_is_the_mean_milliseconds_per_invoke(lite_rt):
-  protocol = latency.Protocol(warmup=3, trials=5, invokes=4)
-  trials = latency.measure_trials(MODELS, protocol)
-  assert set(trials) == set(COSTS_MS)
-  for name, ms in COSTS_MS.items():
-    assert trials[name] == pytest.approx([ms] * protocol.trials, rel=1e-9)
-  assert len(lite_rt.invoked) == len(MODELS) * (
-      protocol.warmup + protocol.trials * protocol.invokes)
+def test_export_times_through_the_benchmarks_runner_and_probes(recorder,
+                                                               tmp_path):
+  model_file = tmp_path / "model.tflite"
+  model_file.write_bytes(b"")  # the benchmark checks that it exists
+  benchmarked = _recorded("benchmark", f"--model={model_file}")
+  probed = pipeline.measure_latency({"fp32": str(model_file)},
+                                    pipeline.ExportJob("out").latency)
+  (exported,) = recorder
+  assert exported["runner"] == benchmarked["runner"] == HostRunner.__name__
+  assert exported["settings"] == benchmarked["settings"]
+  assert exported["dtype"] == benchmarked["dtype"]
+  assert exported["paths"] == {"fp32": str(model_file)}
+  assert probed.stats["fp32"].median_us == MEDIAN_US
 
 
-def test_every_model_warms_up_before_any_timed_invoke(lite_rt):
-  protocol = latency.Protocol(warmup=3, trials=2, invokes=2)
-  latency.measure_trials(MODELS, protocol)
-  assert lite_rt.invoked[:protocol.warmup * len(MODELS)] == [
-      content for content in MODELS.values() for _ in range(protocol.warmup)]
-
-
-def test_every_trial_visits_every_model_once_in_a_seeded_random_order(
-    lite_rt):
-  protocol = latency.Protocol(warmup=0, trials=11, invokes=2, seed=0)
-
-  def orders(seed):
-    lite_rt.invoked.clear()
-    latency.measure_trials(MODELS, dataclasses.replace(protocol, seed=seed))
-    return _orders(lite_rt.invoked, protocol)
-
-  first = orders(0)
-  assert all(sorted(order) == sorted(MODELS.values()) for order in first)
-  assert len(set(first)) > 1  # a fresh order per trial, not one for all
-  assert orders(0) == first  # the seed fixes the orders
-  assert orders(1) != first
-
-
-def test_interpreters_get_the_thread_count_and_inputs_of_every_dtype(
-    lite_rt):
-  latency.measure_trials({"a": b"1"}, latency.Protocol(threads=3, trials=1,
-                                                       invokes=1))
-  (interpreter,) = lite_rt.interpreters
-  assert interpreter.num_threads == 3
-  floats, ints = interpreter.inputs[0], interpreter.inputs[1]
-  assert floats.dtype == np.float32 and floats.shape == (1, 4)
-  assert np.all(np.abs(floats) <= 1) and np.any(floats != 0)
-  assert ints.dtype == np.int8 and ints.shape == (1, 2)
-
-
-def test_the_latency_is_the_median_p90_and_std_of_the_trials(monkeypatch):
-  trials = {"a": [4.0, 1.0, 10.0, 2.0, 3.0], "b": [5.0, 5.0, 5.0]}
-  monkeypatch.setattr(latency, "measure_trials",
-                      lambda models, protocol: trials)
-  result = latency.measure({"a": b"", "b": b""})
-  # Worked by hand: sorted 1 2 3 4 10; p90 interpolates 0.6 of the way from
-  # 4 to 10; the mean is 4, the squared deviations sum to 50 over 5 trials.
-  assert result["a"].median_ms == pytest.approx(3.0)
-  assert result["a"].p90_ms == pytest.approx(7.6)
-  assert result["a"].std_ms == pytest.approx(math.sqrt(10.0))
-  assert result["b"] == latency.Latency(5.0, 5.0, 0.0)
-
-
-def test_a_real_model_gives_one_positive_time_per_trial():
-  keras.utils.set_random_seed(0)
+def test_an_export_report_holds_the_latency_in_microseconds(recorder,
+                                                            tmp_path):
   inputs = keras.Input((8, 8, 3))
-  outputs = keras.layers.Conv2D(4, 3, padding="same")(inputs)
-  flatbuffer = tflite.convert_to_tflite(keras.Model(inputs, outputs))
-  protocol = latency.Protocol(warmup=1, trials=3, invokes=2)
-  (times,) = latency.measure_trials({"conv": flatbuffer}, protocol).values()
-  assert len(times) == protocol.trials
-  assert all(0 < t < math.inf for t in times)
-
-
-@pytest.mark.parametrize("field", ["threads", "trials", "invokes"])
-def test_a_protocol_needs_positive_counts(field):
-  with pytest.raises(ValueError, match=field):
-    latency.Protocol(**{field: 0})
+  model = keras.Model(inputs, keras.layers.Conv2D(4, 3)(inputs), name="conv")
+  settings = MeasureSettings(threads=2)
+  (report,) = pipeline.export_model(model, pipeline.ExportJob(
+      str(tmp_path), latency=settings))
+  assert recorder[0]["paths"] == {"fp32": str(tmp_path / "conv.fp32.tflite")}
+  assert report.latency == {
+      "median_us": MEDIAN_US, "p90_us": P90_US, "std_us": STD_US,
+      "fast_trials": 7, "trials": 21,
+      "settings": dataclasses.asdict(settings)}
+  saved = json.loads((tmp_path / "conv.fp32.json").read_text())
+  assert saved["latency"] == report.latency
+  assert "1.234 ms (2 thread(s))" in report.summary()

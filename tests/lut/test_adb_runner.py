@@ -10,7 +10,8 @@ import pytest
 
 from fbnetv2_tf.export import tflite
 from fbnetv2_tf.lut import adb
-from fbnetv2_tf.lut.runner import DeviceLost, MeasureSettings, RunnerError
+from fbnetv2_tf.errors import DeviceLost, RunnerError
+from fbnetv2_tf.lut.runner import MeasureSettings
 from tests.testing import fake_adb
 
 REMOTE_DIR = "data/local/tmp/fbnetv2_tf_lut"  # under a fake device's root
@@ -116,7 +117,7 @@ def test_describe_defaults_and_an_unreadable_governor(fake):
 
 @pytest.mark.parametrize("devices,serial,fragments", [
     ("", None, ["no Android device", "USB debugging"]),
-    ("SER1:device,SER2:device", None, ["SER1, SER2", "--serial"]),
+    ("SER1:device,SER2:device", None, ["SER1, SER2", "by its serial"]),
     ("SER1:device", "SER9", ["SER9", "not connected", "SER1"]),
     ("SER1:unauthorized", None, ["SER1", "unauthorized", "RSA"]),
     ("SER1:device,SER2:offline", "SER2", ["SER2", "offline", "reconnect"]),

@@ -6,11 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.errors import UserError
 from fbnetv2_tf.cost.latency_table import LatencyTable
 from fbnetv2_tf.lut import build, candidates, convert
 from fbnetv2_tf.lut.host import HostRunner
-from fbnetv2_tf.lut.runner import DeviceLost, LatencyStats, MeasureSettings
+from fbnetv2_tf.errors import DeviceLost
+from fbnetv2_tf.lut.runner import LatencyStats, MeasureSettings
 from fbnetv2_tf.lut.table_file import LutFile, load_for_search
 from fbnetv2_tf.specs.search_space import SearchSpace
 from tests.testing.models import MICRO_SPACE
@@ -92,7 +93,7 @@ def test_a_table_measured_otherwise_is_never_extended(tmp_path, cache):
   old = tmp_path / "v1.json"
   old.write_text(json.dumps(LatencyTable(
       {KEYS[0]: 5.0}, "phone").to_dict()))
-  with pytest.raises(UserError, match="version 1.*fbnetv2-build-lut"):
+  with pytest.raises(UserError, match="version 1.*build a new one"):
     build.build_lut(SPACE, HostRunner(), QUICK, _job(old, cache))
   assert LatencyTable.load(old).lookup(*vars(KEYS[0]).values()) == 5.0
 
@@ -103,7 +104,7 @@ def test_a_search_is_told_which_entry_is_missing(tmp_path, cache):
   table = load_for_search(str(lut_path), SPACE, 1, 4)
   assert len(table) == len(KEYS) and table.scale == 1.0
   with pytest.raises(UserError, match="1-channel images and 4 classes.*"
-                     "--input_channels=3 --num_classes=10"):
+                     "rebuild it for 3-channel images and 10 classes"):
     load_for_search(str(lut_path), SPACE, 3, 10)
   data = json.loads(lut_path.read_text())
   dropped = data["entries"].pop(0)

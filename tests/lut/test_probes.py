@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fbnetv2_tf.cli import UserError
+from fbnetv2_tf.errors import UserError
 from fbnetv2_tf.lut import probes
 from fbnetv2_tf.lut.runner import LatencyStats, MeasureSettings
 
@@ -20,10 +20,12 @@ class TwoStateMachine:
   def __init__(self, states):
     self.states = list(states)
     self.calls = 0
+    self.timed = []  # the models of each call
 
   def measure(self, models, settings):
     state = self.states[min(self.calls, len(self.states) - 1)]
     self.calls += 1
+    self.timed.append(sorted(models))
     assert len(state) == settings.trials
     base = {probes.OVERHEAD: 0.5, probes.REFERENCE: FAST, "block": 3.0}
     out = {}
@@ -106,3 +108,30 @@ def test_a_session_at_another_speed_is_scaled_to_the_tables():
   assert probed.reference_us == pytest.approx(FAST)  # as timed
   assert probed.stats["block"].median_us == pytest.approx(3.0 * 8 / FAST)
   assert probed.raw["block"].median_us == pytest.approx(3.0)
+
+
+def test_measure_files_without_selection_times_no_probes():
+  machine = TwoStateMachine(["sfs"])
+  probed = probes.measure_files(machine, {"block": "block.tflite"},
+                                MeasureSettings(trials=3, fast_within=None),
+                                "unused-cache")
+  assert machine.timed == [["block"]]
+  assert probed.stats == probed.raw
+  assert probed.stats["block"].median_us == pytest.approx(3.0 * SLOW / FAST)
+  assert (probed.overhead_us, probed.reference_us) == (None, None)
+  assert (probed.fast_trials, probed.trials) == (3, 3)
+
+
+def test_measure_files_selects_the_fast_trials_with_the_probes(monkeypatch):
+  made = []
+  monkeypatch.setattr(probes, "probe_paths",
+                      lambda cache, dtype: made.append((cache, dtype))
+                      or PROBES)
+  machine = TwoStateMachine(["fff", "sfs"])
+  probed = probes.measure_files(machine, {"block": "block.tflite"},
+                                MeasureSettings(trials=3), "cache", "int8")
+  assert made == [("cache", "int8")]
+  assert machine.timed == [sorted(PROBES), sorted(["block", *PROBES])]
+  assert probed.stats["block"].median_us == pytest.approx(3.0)
+  assert probed.overhead_us == pytest.approx(0.5)
+  assert (probed.fast_trials, probed.trials) == (1, 3)

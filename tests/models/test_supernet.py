@@ -8,7 +8,7 @@ import tensorflow as tf
 from fbnetv2_tf.cost.counting import count_arch
 from fbnetv2_tf.cost.keras_counting import count_keras_model
 from fbnetv2_tf.models.child_model import build_child_model
-from fbnetv2_tf.models.supernet import Supernet
+from fbnetv2_tf.search.search_model import Supernet
 from fbnetv2_tf.specs import archs_from_json, archs_to_json
 from fbnetv2_tf.specs import builtin_spaces
 from fbnetv2_tf.search.derive import argmax_choices

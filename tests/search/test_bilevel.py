@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from fbnetv2_tf.cost.losses import ResourceLoss
-from fbnetv2_tf.models.supernet import Supernet
+from fbnetv2_tf.search.search_model import Supernet
 from fbnetv2_tf.search.config import SearchConfig
 from fbnetv2_tf.search.schedules import TemperatureSchedule
 from fbnetv2_tf.specs.search_space import SearchSpace
@@ -27,11 +27,10 @@ def _net(weight_lr=0.05, arch_lr=0.05, loss=None, warmup=0,
   keras.utils.set_random_seed(0)
   net = Supernet(SearchSpace.from_dict(MICRO_SPACE), num_classes=4,
                  input_channels=1, seed=0)
-  net.compile(SearchConfig(weight_lr=weight_lr, weight_lr_floor=1.0,
-                           arch_lr=arch_lr, arch_weight_decay=0.0,
-                           warmup_epochs=warmup, temperature=temperature,
-                           entropy_weight=entropy_weight,
-                           loss=loss or ResourceLoss("none")))
+  net.compile(search_config=SearchConfig(
+      weight_lr=weight_lr, weight_lr_floor=1.0, arch_lr=arch_lr,
+      arch_weight_decay=0.0, warmup_epochs=warmup, temperature=temperature,
+      entropy_weight=entropy_weight, loss=loss or ResourceLoss("none")))
   return net
 
 
@@ -50,6 +49,15 @@ def _logits(net):
 
 def _changed(before, after):
   return sum(not np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_compile_takes_keras_signature_and_the_config_as_a_keyword():
+  net = Supernet(SearchSpace.from_dict(MICRO_SPACE), num_classes=4,
+                 input_channels=1, seed=0)
+  with pytest.raises(TypeError, match="search_config="):
+    net.compile(SearchConfig())
+  net.compile(keras.optimizers.SGD(0.25), search_config=SearchConfig())
+  assert float(net.optimizer.learning_rate) == 0.25
 
 
 def test_warm_up_trains_weights_only_then_both():
@@ -165,6 +173,6 @@ def test_fit_takes_the_input_channels_from_the_data():
   keras.utils.set_random_seed(0)
   net = Supernet(SearchSpace.from_dict(MICRO_SPACE), num_classes=4,
                  input_channels=3, seed=0)
-  net.compile(SearchConfig(loss=ResourceLoss("none")))
+  net.compile(search_config=SearchConfig(loss=ResourceLoss("none")))
   net.fit(_data(), epochs=1, steps_per_epoch=1, verbose=0)
   assert net.input_channels == 1 and net.plan.input_channels == 1

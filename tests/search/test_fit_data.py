@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fbnetv2_tf.models.supernet import Supernet
+from fbnetv2_tf.search.search_model import Supernet
 from fbnetv2_tf.search import fit_data
 from fbnetv2_tf.specs.search_space import SearchSpace
 from tests.testing.models import MICRO_SPACE

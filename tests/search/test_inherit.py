@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fbnetv2_tf.models.supernet import Supernet, resize_input
+from fbnetv2_tf.models.supernet import resize_input
+from fbnetv2_tf.search.search_model import Supernet
 from fbnetv2_tf.search import derive, inherit
 from fbnetv2_tf.specs import builtin_spaces
 from tests.testing.models import random_images, randomize_batchnorm

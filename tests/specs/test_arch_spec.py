@@ -11,7 +11,7 @@ import pytest
 
 from fbnetv2_tf.specs.arch_spec import (ArchSpec, BlockSpec, archs_from_json,
                                         load_archs, save_archs)
-from fbnetv2_tf.specs.errors import SpecError
+from fbnetv2_tf.errors import SpecError
 from tests.testing.imports import heavy_modules_imported_by
 
 # The published architectures as the package ships them (the zoo's data;

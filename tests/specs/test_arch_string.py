@@ -6,7 +6,7 @@ from fbnetv2_tf.models import zoo
 from fbnetv2_tf.specs.arch_spec import ArchSpec, BlockSpec
 from fbnetv2_tf.specs.arch_string import (looks_like_arch_string,
                                           parse_arch_string, to_arch_string)
-from fbnetv2_tf.specs.errors import SpecError
+from fbnetv2_tf.errors import SpecError
 
 HANDWRITTEN = ("m@32/4: conv_k3-c8-s2 | ir_k3_sehsig_hs-c16-s2-e3-r2-b, "
                "skip-c16 | ir_pool_hs-c64-e6")

@@ -6,7 +6,7 @@ from fbnetv2_tf.models import zoo
 from fbnetv2_tf.specs import ops
 from fbnetv2_tf.specs.arch_spec import ArchSpec, BlockSpec
 from fbnetv2_tf.specs.arch_string import parse_arch_string
-from fbnetv2_tf.specs.errors import SpecError
+from fbnetv2_tf.errors import SpecError
 from fbnetv2_tf.specs.plan import (conv_output_size, make_divisible,
                                    resolve)
 

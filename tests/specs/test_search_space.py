@@ -12,7 +12,7 @@ import pytest
 from fbnetv2_tf.specs import builtin_spaces
 from fbnetv2_tf.specs.builtin_spaces import (fbnet_v1, fbnetv2_f, get_space,
                                              space_from_argument, tiny32)
-from fbnetv2_tf.specs.errors import SpecError
+from fbnetv2_tf.errors import SpecError
 from fbnetv2_tf.specs.search_space import (Candidate, SearchSpace,
                                            load_search_space, parse_candidate)
 

@@ -15,7 +15,7 @@ from fbnetv2_tf.specs.arch_spec import (ArchSpec, BlockSpec, archs_from_json,
 from fbnetv2_tf.specs.builtin_spaces import fbnet_v1, get_space, names, tiny32
 from fbnetv2_tf.search.derive import (argmax_choices, derive_arch,
                                      random_choices, sample_choices)
-from fbnetv2_tf.specs.errors import SpecError
+from fbnetv2_tf.errors import SpecError
 from fbnetv2_tf.specs.plan import make_divisible, resolve
 from fbnetv2_tf.specs.search_space import SearchSpace
 from fbnetv2_tf.specs.space_plan import WidthSource, plan_space

@@ -84,7 +84,7 @@ def test_a_trained_model_exports_in_every_mode_with_its_checks(trained,
   sizes = {m: r["bytes"] for m, r in reports.items()}
   # Small models carry fixed overhead; weights still dominate.
   assert sizes["int8"] < 0.6 * sizes["fp32"] and sizes["qat"] < 0.6 * sizes["fp32"]
-  assert all(r["latency"]["median_ms"] > 0 for r in reports.values())
+  assert all(r["latency"]["median_us"] > 0 for r in reports.values())
   assert all(f"shuffled {m}:" in result.stdout for m in reports)
 
 

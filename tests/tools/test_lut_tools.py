@@ -130,7 +130,8 @@ def test_adb_build_survives_a_lost_device_and_resumes(space_file, cache,
     ("binary missing", ("--runner=adb", "--benchmark_binary=/nonexistent/bm"),
      {}, ("/nonexistent/bm",)),
     ("two devices", ("--runner=adb",),
-     {"FAKE_ADB_DEVICES": "SER1:device,SER2:device"}, ("--serial", "SER2")),
+     {"FAKE_ADB_DEVICES": "SER1:device,SER2:device"},
+     ("by its serial", "SER2")),
 ])
 def test_adb_mistakes_are_one_line_errors(case, extra, env_change, fragments,
                                           space_file, cache, tmp_path, device):

@@ -48,7 +48,7 @@ def test_resuming_under_other_flags_is_refused(tmp_path):
   (out / "flags.json").write_text(json.dumps({"seed": 1}))
   result = run_tool("search", f"--output_dir={out}", "--target_mflops=0.3",
                     "--seed=2")
-  assert_one_line_error(result, "other flags")
+  assert_one_line_error(result, "other settings")
 
 
 @pytest.mark.slow

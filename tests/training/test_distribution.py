@@ -16,7 +16,7 @@ SCRIPT = r"""
 import json, sys
 import numpy as np, keras, tensorflow as tf
 sys.path.insert(0, ".")
-from fbnetv2_tf.models.supernet import Supernet
+from fbnetv2_tf.search.search_model import Supernet
 from fbnetv2_tf.cost.losses import ResourceLoss
 from fbnetv2_tf.search.config import SearchConfig
 from fbnetv2_tf.training import run_setup
@@ -37,8 +37,9 @@ def one_step(strategy):
     # batch of 16 and two of 8; the budget term still moves the logits.
     net = Supernet(MICRO_SPACE, num_classes=4, input_channels=1, seed=0,
                    mode="argmax")
-    net.compile(SearchConfig(loss=ResourceLoss("budget", target=0.01)),
-                weight_optimizer=keras.optimizers.SGD(0.5),
+    net.compile(keras.optimizers.SGD(0.5),
+                search_config=SearchConfig(
+                    loss=ResourceLoss("budget", target=0.01)),
                 arch_optimizer=keras.optimizers.SGD(50.0))
   net.fit(ds, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
   return ([np.array(v) for v in net.weight_variables],

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from fbnetv2_tf.models.supernet import Supernet
+from fbnetv2_tf.search.search_model import Supernet
 from fbnetv2_tf.specs import builtin_spaces
 from tests.testing.paths import REPO_ROOT
 from tests.testing.ports import reserved_ports

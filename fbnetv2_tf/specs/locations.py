@@ -1,12 +1,4 @@
-"""The one exception type for malformed architecture and search-space descriptions."""
-
-
-class SpecError(ValueError):
-  """A spec is invalid. The message is one line and names the location.
-
-  Locations read like ``FBNetV2_F1: stage 3, block 1: field 'stride': must be
-  1 or 2, got 3`` so a user can find the offending entry in a JSON file.
-  """
+"""Where in a spec an error is: the prefix of a ``SpecError`` message."""
 
 
 def location(model: str, stage: int | None = None, block: int | None = None,
