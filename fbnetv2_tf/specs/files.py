@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -43,12 +44,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
   descriptor, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=extension,
                                      dir=folder or ".")
   os.close(descriptor)
+  # mkstemp makes the file owner-only; give it what open() would have.
+  umask = os.umask(0)
+  os.umask(umask)
+  os.chmod(tmp, 0o666 & ~umask)
   try:
     yield tmp
     os.replace(tmp, path)
   finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
+    with contextlib.suppress(OSError):  # never hide the writer's own error
+      if os.path.isdir(tmp):
+        shutil.rmtree(tmp)
+      elif os.path.exists(tmp):
+        os.remove(tmp)
 
 
 def write_atomically(path: str | os.PathLike, data: str | bytes) -> None:
