@@ -11,7 +11,7 @@ below 2 because tfmot 0.8.1 pins absl-py ~= 1.2.
 from setuptools import find_packages, setup
 
 BINARIES = ("profile", "export", "search", "train", "build_lut",
-            "validate_lut", "benchmark")
+            "validate_lut", "benchmark", "derive")
 
 setup(
     name="fbnetv2_tf",

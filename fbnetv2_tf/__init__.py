@@ -53,6 +53,11 @@ _LAZY = {
     "argmax_choices": ("fbnetv2_tf.search.derive", "argmax_choices"),
     "SearchJob": ("fbnetv2_tf.training.search_job", "SearchJob"),
     "run_search": ("fbnetv2_tf.training.search_job", "run_search"),
+    "DeriveConfig": ("fbnetv2_tf.search.evaluation", "DeriveConfig"),
+    "derive_by_evaluation": ("fbnetv2_tf.search.evaluation",
+                             "derive_by_evaluation"),
+    "derive_targets": ("fbnetv2_tf.training.derive_job", "derive_targets"),
+    "load_supernet": ("fbnetv2_tf.training.derive_job", "load_supernet"),
     # the derived model
     "build_child_model": ("fbnetv2_tf.models.child_model",
                           "build_child_model"),

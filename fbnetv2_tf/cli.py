@@ -49,6 +49,12 @@ def _stderr_discarded():
     os.close(saved)
 
 
+def flag_defaults() -> dict:
+  """Every defined flag's default, for comparing with a run recorded before
+  the flag existed (``training.run_setup.record_flags``)."""
+  return {name: flags.FLAGS[name].default for name in flags.FLAGS}
+
+
 def quiet_tensorflow_logs() -> None:
   """Loads TensorFlow without its C++ start-up lines and INFO chatter.
 

@@ -92,6 +92,25 @@ def define_measure_flags() -> None:
                      lower_bound=0)
 
 
+def define_derive_flags() -> None:
+  """How a finished search's supernet is turned into an architecture."""
+  flags.DEFINE_integer("candidates", 16,
+                       "Derivation by evaluation: distinct in-band "
+                       "candidates drawn from the learned distribution (the "
+                       "argmax's included) and scored as children of the "
+                       "supernet.",
+                       lower_bound=1)
+  flags.DEFINE_float("fill", None,
+                     "Fill each child towards FILL x target after it reaches "
+                     "the budget band (cheapest changes of one or two "
+                     "decisions up along the logits, never past the "
+                     "target); unset: stop in the band.", lower_bound=0,
+                     upper_bound=1)
+  flags.DEFINE_integer("calibration_images", 2000,
+                       "Training images for each candidate's BatchNorm "
+                       "re-estimate.", lower_bound=1)
+
+
 # Flag values into the library's objects, beside the flags they read; the
 # package is imported when they are called, so defining flags stays cheap.
 
@@ -111,3 +130,11 @@ def runner_from_flags(values):
   from fbnetv2_tf.lut.runners import make_runner  # pylint: disable=g-import-not-at-top
   return make_runner(values.runner, values.serial, values.adb,
                      values.benchmark_binary)
+
+
+def derive_config_from_flags(values, method: str):
+  """The ``DeriveConfig`` of --candidates, --fill and --calibration_images."""
+  from fbnetv2_tf.search.evaluation import DeriveConfig  # pylint: disable=g-import-not-at-top
+  return DeriveConfig(method=method, candidates=values.candidates,
+                      fill=values.fill or None,
+                      calibration_images=values.calibration_images)

@@ -8,8 +8,25 @@ from . import common
 def define_search_flags() -> None:
   common.define_data_flags()
   common.define_run_flags()
+  common.define_derive_flags()
+  flags.DEFINE_enum("derive", "argmax", ["argmax", "evaluate"],
+                    "argmax: every decision's most likely option, fitted "
+                    "into the budget band; evaluate: the best of "
+                    "--candidates in-band candidates by inherited accuracy "
+                    "on the architecture split.")
+  flags.DEFINE_float("child_share", 0.0,
+                     "Share of each weight batch that trains one-hot "
+                     "children of the whole space instead of blends of the "
+                     "learned distribution, so that inherited weights rank "
+                     "children the search did not prefer.",
+                     lower_bound=0, upper_bound=1)
+  flags.DEFINE_enum("child_sampling", "uniform", ["uniform", "sandwich"],
+                    "How those children are drawn: uniform, or sandwich "
+                    "(the dearest and the cheapest child beside uniform "
+                    "ones).")
   flags.DEFINE_string("space", "tiny32",
-                      "A built-in search space (tiny32, fbnetv2_f, fbnet_v1) "
+                      "A built-in search space (tiny32, fbnetv2_f, fbnet_v1, "
+                      "mnv3_small32) "
                       "or a search-space JSON file.")
   flags.DEFINE_integer("warmup_epochs", None,
                        "Epochs that train the weights only (default: 20 % "

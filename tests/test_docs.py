@@ -21,7 +21,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMPORT_ONLY = "<!-- docs-test: import-only -->"
 BINARIES = ("search", "train", "profile", "export", "build-lut",
-            "validate-lut", "benchmark")
+            "validate-lut", "benchmark", "derive")
 # absl's own flags, which every binary takes without listing them.
 ABSL_FLAGS = {"flagfile", "help", "helpshort", "helpfull", "helpxml",
               "verbosity", "v", "logtostderr", "alsologtostderr"}

@@ -22,7 +22,6 @@ FLAGS = flags.FLAGS
 # --warmup_epochs says otherwise: 2 of the default 10, the main search's
 # warm-up in every measurement of the README; 0 for a 1-epoch smoke run.
 WARMUP_FRACTION = 0.2
-_UNITS = {"mflops": "MFLOPs", "mparams": "M params", "latency_ms": "ms"}
 
 
 def resource_loss():
@@ -69,7 +68,9 @@ def search_config(loss):
                       weight_lr_floor=FLAGS.weight_lr_floor,
                       arch_lr=FLAGS.arch_lr, warmup_epochs=warmup,
                       entropy_weight=FLAGS.entropy_weight,
-                      temperature=schedule, loss=loss)
+                      temperature=schedule, loss=loss,
+                      child_share=FLAGS.child_share,
+                      child_sampling=FLAGS.child_sampling)
 
 
 def main(argv):
@@ -90,25 +91,35 @@ def main(argv):
       space=space, output_dir=FLAGS.output_dir, epochs=FLAGS.epochs,
       batch_size=FLAGS.batch_size, seed=FLAGS.seed,
       config=config, latency_table=table,
-      strategy=strategy, verbose=FLAGS.verbose, gumbel_mode=FLAGS.gumbel_mode)
+      strategy=strategy, verbose=FLAGS.verbose, gumbel_mode=FLAGS.gumbel_mode,
+      derive=cli.flag_definitions("common").derive_config_from_flags(
+          FLAGS, FLAGS.derive))
   # Only a run that passes every check is recorded (a mistake must not
   # block the corrected rerun as "a run with other flags").
   search_job.check_job(job, data)
-  run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())
+  run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict(),
+                         cli.flag_defaults())
   print(f"Searching {space.name} ({space.num_architectures():.3g} "
         f"architectures) on {data.name}: {len(data.train_labels)} training "
         f"images, {FLAGS.epochs} epochs ({config.warmup_epochs} warm-up).")
   result = search_job.run_search(job, data)
-  unit = _UNITS[loss.metric]
+  unit = search_job.preflight.UNITS[loss.metric]
   print(f"\nDerived architecture:\n  {to_arch_string(result.arch)}")
   print(f"Cost: expected {result.expected_cost:.4g} {unit} (final "
         f"distribution), counted {result.counted_cost:.4g} {unit} (derived "
         "child)" + (f", target {loss.target:g} {unit}" if loss.target else ""))
-  if result.budget_changes:
+  if result.budget_changes and result.predicted_accuracy is None:
     print(f"  ({result.budget_changes} decision change(s) after the argmax "
           "brought the child into the budget band)")
+  elif result.budget_changes:
+    print(f"  ({result.budget_changes} decision(s) differ from the argmax)")
   print(f"Argmax child inside the supernet: test accuracy "
         f"{result.supernet_test_accuracy:.4f}")
+  if result.predicted_accuracy is not None:
+    print(f"Derived by evaluation: best of {len(result.candidates)} "
+          f"candidates, architecture-split accuracy "
+          f"{result.predicted_accuracy:.4f} with inherited weights "
+          f"({result.derive_seconds:.0f} s)")
   print(f"Wrote {FLAGS.output_dir}/arch.json")
 
 

@@ -36,7 +36,8 @@ def main(argv):
       batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
       seed=FLAGS.seed, strategy=strategy, verbose=FLAGS.verbose)
   child.check_job(arch, data, job)  # before flags.json, as in search
-  run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict())
+  run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict(),
+                         cli.flag_defaults())
   counts = count_arch(arch, data.num_classes, data.image_shape[2])
   print(f"Training {to_arch_string(arch)}\n  {counts.mflops:.4g} MFLOPs, "
         f"{counts.mparams:.4g} M params, on {data.name}: "

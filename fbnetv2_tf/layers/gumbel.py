@@ -77,6 +77,14 @@ class ArchDecision(keras.layers.Layer):
     hard = ops.one_hot(ops.argmax(soft, axis=-1), self.num_options)
     return hard + (soft - ops.stop_gradient(soft))  # exactly one-hot forward
 
+  def uniform_one_hot(self, batch_size):
+    """``[batch_size, num_options]`` one-hot options drawn uniformly at
+    random (the argmax of pure Gumbel noise), from this decision's seed
+    generator: one-hot children of the whole space for the weight step
+    (``search.weight_sampling``)."""
+    noise = gumbel_noise((batch_size, self.num_options), self.seed_generator)
+    return ops.one_hot(ops.argmax(noise, axis=-1), self.num_options)
+
   def compute_output_shape(self, input_shape=None):
     return (self.num_options,)
 

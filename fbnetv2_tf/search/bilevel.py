@@ -4,7 +4,9 @@ Each training step takes one batch of the weight split and one of the
 architecture split (``((x_w, x_a), (y_w, y_a))``, as
 ``fbnetv2_tf.data.search_dataset`` yields them) and makes two updates:
 
-1. weights: cross-entropy under freshly sampled decision weights, the
+1. weights: cross-entropy under freshly sampled decision weights (blends of
+   the learned distribution, and one-hot children of the whole space where
+   ``SearchConfig.child_share`` asks: ``search.weight_sampling``), the
    model's optimizer (SGD with momentum, cosine learning rate, weight decay);
 2. architecture logits: the resource-aware loss (``cost.losses``) under
    another sample, their own optimizer (Adam), skipped in warm-up epochs.
@@ -21,6 +23,7 @@ import keras
 from keras import ops
 
 from fbnetv2_tf.search.config import SearchConfig
+from fbnetv2_tf.search.weight_sampling import WeightSampler
 
 
 def _replica_scale() -> float:
@@ -62,6 +65,8 @@ class BilevelStep:
     self.config = config
     self.loss = config.loss
     self.latency_table = latency_table
+    self.weight_sampler = WeightSampler(net, config.child_share,
+                                        config.child_sampling)
     # A Python switch, not a tensor: the warm-up phase compiles a step
     # without the architecture update at all (``ArchPhase`` re-makes the
     # train function when the phase changes).
@@ -102,7 +107,8 @@ class BilevelStep:
   def _weight_update(self, images, labels):
     net = self.net
     with _gradient_tape() as tape:
-      logits = net(images, training=True)
+      weights = self.weight_sampler(ops.shape(images)[0])
+      logits = net.forward(images, weights, training=True)
       ce = _cross_entropy(labels, logits)
       scaled = ce * _replica_scale()
     grads = tape.gradient(scaled, net.weight_variables)

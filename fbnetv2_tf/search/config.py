@@ -14,6 +14,11 @@ import dataclasses
 from fbnetv2_tf.cost.losses import ResourceLoss
 from fbnetv2_tf.search.schedules import TemperatureSchedule
 
+# How the weight step's one-hot children are drawn (``search.weight_sampling``).
+UNIFORM = "uniform"
+SANDWICH = "sandwich"
+CHILD_SAMPLINGS = (UNIFORM, SANDWICH)
+
 
 @dataclasses.dataclass(frozen=True)
 class SearchConfig:
@@ -34,6 +39,12 @@ class SearchConfig:
       child and the distribution whose expected cost met the budget agree.
     temperature: the Gumbel temperature over the search.
     loss: how CE and the expected cost combine in the architecture step.
+    child_share: the fraction of each weight batch that trains one-hot
+      children of the whole space instead of blends of the learned
+      distribution, so that inherited weights rank children the search did
+      not prefer (``search.weight_sampling``).
+    child_sampling: how those children are drawn: ``uniform`` or
+      ``sandwich`` (the dearest and the cheapest child beside uniform ones).
   """
 
   weight_lr: float = 0.1
@@ -52,12 +63,19 @@ class SearchConfig:
   entropy_weight: float = 0.0
   temperature: TemperatureSchedule = TemperatureSchedule()
   loss: ResourceLoss = ResourceLoss(form="none")
+  child_share: float = 0.0
+  child_sampling: str = UNIFORM
 
   def __post_init__(self):
     if self.warmup_epochs < 0:
       raise ValueError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
     if self.entropy_weight < 0:
       raise ValueError(f"entropy_weight must be >= 0, got {self.entropy_weight}")
+    if not 0 <= self.child_share <= 1:
+      raise ValueError(f"child_share must lie in [0, 1], got {self.child_share}")
+    if self.child_sampling not in CHILD_SAMPLINGS:
+      raise ValueError(f"unknown child_sampling {self.child_sampling!r}; "
+                       f"known: {', '.join(CHILD_SAMPLINGS)}")
     if not 0 <= self.weight_lr_floor <= 1:
       raise ValueError("weight_lr_floor must lie in [0, 1], got "
                        f"{self.weight_lr_floor}")

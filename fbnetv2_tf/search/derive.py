@@ -25,15 +25,22 @@ class Derivation:
   Attributes:
     arch: the derived child.
     choices: ``{decision: option}`` it was derived from.
-    changes: decisions the budget fitting changed after the argmax.
+    changes: how far the child is from the argmax: the budget fitting's
+      steps, or (derivation by evaluation) the decisions whose option
+      differs from the argmax's.
     cost: the child's cost in the budget's metric (counted MFLOPs or
       M params, or the latency table's sum).
+    accuracy: derivation by evaluation only: the child's accuracy with
+      inherited weights on the architecture split (``search.evaluation``).
+    candidates: derivation by evaluation only: every scored candidate.
   """
 
   arch: ArchSpec
   choices: dict
   changes: int
   cost: float
+  accuracy: float | None = None
+  candidates: tuple = ()
 
 
 def argmax_choices(logits: Mapping[str, np.ndarray]) -> dict[str, int]:
@@ -138,7 +145,8 @@ def _cheapest_step(log_p, choices, cost, cost_of, accept):
 def fit_budget(space: SearchSpace, logits: Mapping[str, np.ndarray],
                cost_of: Callable[[Mapping[str, int]], float], target: float,
                choices: Mapping[str, int] | None = None,
-               lower: float | None = None) -> tuple[dict[str, int], int]:
+               lower: float | None = None, fill: float | None = None
+               ) -> tuple[dict[str, int], int]:
   """Moves ``choices`` (default: the argmax) into the budget band.
 
   Where one change of one decision brings the child into the band, takes
@@ -159,6 +167,12 @@ def fit_budget(space: SearchSpace, logits: Mapping[str, np.ndarray],
     choices: where to start; the argmax when None.
     lower: fill the budget up to at least this cost where a change allows
       (None: only repair an overshoot).
+    fill: then keep taking the cheapest change up (least log-probability
+      lost per unit of cost added, never past ``target``; a change of two
+      decisions where no single one fits) while the child costs less than
+      ``fill * target`` (None: stop in the band). A search steers its cost to the budget, but the argmax child
+      can land anywhere in the band; capacity left unused is accuracy left
+      unused (docs/benchmarks/budget_search.md).
 
   Returns:
     The choices and the number of changes made.
@@ -178,25 +192,74 @@ def fit_budget(space: SearchSpace, logits: Mapping[str, np.ndarray],
     step = _most_probable_change(log_p, choices, cost_of,
                                  lambda c: low <= c <= target)
     if step is not None:
-      return step, 1
+      return _fill(log_p, step, cost_of(step), cost_of, target, fill, 1)
   repaired = _repair_down(log_p, choices, cost, cost_of, target)
   if repaired is None:
     raise ValueError(f"no architecture of {space.name!r} costs at most "
                      f"{target:g}")
   choices, cost, changes = repaired
-  while lower is not None and cost < lower:
+  if lower is not None:
+    choices, cost, changes = _climb(log_p, choices, cost, cost_of, target,
+                                    lower, _coarse_step_up, changes)
+  return _fill(log_p, choices, cost, cost_of, target, fill, changes)
+
+
+def _fill(log_p, choices, cost, cost_of, target, fill, changes):
+  """Changes up towards ``fill * target`` (see :func:`fit_budget`):
+  ``(choices, changes)`` counting the ones made before. Where no single
+  change fits the room left, two together (one up, one down, say a wider
+  stage and a smaller kernel) often do."""
+  if fill is not None:
+    choices, cost, changes = _climb(log_p, choices, cost, cost_of, target,
+                                    fill * target, _pair_step_up, changes)
+  return choices, changes
+
+
+def _climb(log_p, choices, cost, cost_of, target, aim, fallback, changes):
+  """Cheapest single steps up (never past ``target``) while the cost is
+  below ``aim``; ``fallback(log_p, choices, cost, cost_of, target)`` where
+  none fits: ``(choices, cost, changes)``."""
+  while cost < aim:
     step = _cheapest_step(log_p, choices, cost, cost_of,
                           lambda c, now=cost: now < c <= target)
     if step is not None:
       choices, cost = step
       changes += 1
       continue
-    step = _coarse_step_up(log_p, choices, cost, cost_of, target)
+    step = fallback(log_p, choices, cost, cost_of, target)
     if step is None:
       break
     choices, cost, moved = step
     changes += moved
-  return choices, changes
+  return choices, cost, changes
+
+
+# Single changes, most probable first, that pairs are formed from: bounded
+# so that large spaces stay quick (24 x 24 trial costs per step).
+_PAIR_CANDIDATES = 24
+
+
+def _pair_step_up(log_p, choices, cost, cost_of, target):
+  """The change of two decisions that raises the cost without passing
+  ``target`` at the least log-probability per unit of cost added, as
+  ``(choices, cost, 2)``; None if none."""
+  singles = sorted(_single_changes(log_p, choices, cost_of),
+                   key=lambda u: u[0])[:_PAIR_CANDIDATES]
+  best = None
+  for i, (lost_a, a, _) in enumerate(singles):
+    name_a = next(n for n in a if a[n] != choices[n])
+    for lost_b, b, _ in singles[i + 1:]:
+      name_b = next(n for n in b if b[n] != choices[n])
+      if name_a == name_b:
+        continue
+      trial = {**a, name_b: b[name_b]}
+      trial_cost = cost_of(trial)
+      if not cost < trial_cost <= target:
+        continue
+      price = (lost_a + lost_b) / (trial_cost - cost)
+      if best is None or price < best[0]:
+        best = (price, trial, trial_cost, 2)
+  return None if best is None else best[1:]
 
 
 def _most_probable_change(log_p, choices, cost_of, accept):
@@ -280,12 +343,15 @@ def child_cost(space: SearchSpace, metric: str, num_classes: int,
 def derive_within_budget(space: SearchSpace,
                          logits: Mapping[str, np.ndarray],
                          cost_of: Callable[[Mapping[str, int]], float],
-                         target: float | None, band: float = 0.9
+                         target: float | None, band: float = 0.9,
+                         fill: float | None = None,
+                         choices: Mapping[str, int] | None = None
                          ) -> tuple[dict[str, int], int]:
-  """The argmax choices, moved into ``[band * target, target]`` by
-  :func:`fit_budget` when a target is given: ``(choices, changes)``."""
-  choices = argmax_choices(logits)
+  """``choices`` (default: the argmax), moved into ``[band * target,
+  target]`` and filled towards ``fill * target`` by :func:`fit_budget`
+  when a target is given: ``(choices, changes)``."""
+  choices = dict(argmax_choices(logits) if choices is None else choices)
   if target is None:
     return choices, 0
   return fit_budget(space, logits, cost_of, target, choices,
-                    lower=band * target)
+                    lower=band * target, fill=fill)

@@ -101,3 +101,30 @@ def recalibrate_batch_norm(model, images: np.ndarray, batch_size: int = 256
   finally:
     for l, m in zip(norms, saved):
       l.momentum = m
+
+
+def accuracy(model, images: np.ndarray, labels: np.ndarray,
+             batch_size: int = 500) -> float:
+  """Top-1 accuracy of ``model`` on model inputs ``images`` (any size:
+  resized to the model's input as the supernet resizes its input)."""
+  from fbnetv2_tf.models.supernet import resize_input  # pylint: disable=g-import-not-at-top
+  size = model.input_shape[1]
+  correct = 0
+  for start in range(0, len(images), batch_size):
+    logits = model(resize_input(images[start:start + batch_size], size),
+                   training=False)
+    correct += int(np.sum(np.asarray(logits).argmax(-1)
+                          == labels[start:start + batch_size]))
+  return correct / max(len(images), 1)
+
+
+def inherited_accuracy(net, choices: Mapping[str, int],
+                       calibration_images: np.ndarray, images: np.ndarray,
+                       labels: np.ndarray) -> float:
+  """Accuracy on ``images`` of the child of ``choices`` with the
+  supernet's weights and BatchNorm statistics recalibrated on
+  ``calibration_images`` (all model inputs, ``data.normalize``d): how a
+  child is scored without training it."""
+  child = inherit_child(net, choices)
+  recalibrate_batch_norm(child, calibration_images)
+  return accuracy(child, images, labels)

@@ -132,7 +132,8 @@ class Supernet(SupernetNetwork):
 
   def derivation(self, target: float | None = None, metric: str = "mflops",
                  name: str | None = None, latency_table=None,
-                 band: float = 0.9) -> derive.Derivation:
+                 band: float = 0.9, fill: float | None = None
+                 ) -> derive.Derivation:
     """The searched architecture with how it was reached: the argmax child,
     brought into ``[band * target, target]`` when a target is given (see
     ``search.derive.fit_budget``).
@@ -143,11 +144,16 @@ class Supernet(SupernetNetwork):
       name: the ArchSpec's name (default: ``SPACE_searched``).
       latency_table: a LatencyTable, for ``latency_ms``.
       band: the lowest acceptable fraction of the target.
+      fill: then fill the child towards ``fill * target`` (None: stop in
+        the band; see ``search.derive.fit_budget``).
+
+    ``search.evaluation.derive_by_evaluation`` derives by scoring
+    candidates instead (it needs data).
     """
     cost_of = derive.child_cost(self.space, metric, self.num_classes,
                                 self.input_channels, latency_table)
     choices, changes = derive.derive_within_budget(
-        self.space, self.logits(), cost_of, target, band)
+        self.space, self.logits(), cost_of, target, band, fill)
     arch = derive.derive_arch(self.space, choices,
                               name or f"{self.space.name}_searched")
     return derive.Derivation(arch, choices, changes, cost_of(choices))

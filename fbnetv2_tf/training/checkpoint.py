@@ -55,10 +55,26 @@ def restore(path: str, model, optimizers: Sequence) -> int:
   """
   if not os.path.exists(path):
     return 0
-  variables = _state(model, optimizers)
+  return _load(path, _state(model, optimizers), exact=True)
+
+
+def restore_model(path: str, model) -> int:
+  """Loads only the model's variables of a checkpoint (they come first), to
+  use a trained model without its optimizers; the finished epochs.
+
+  Raises:
+    UserError: no checkpoint, or one that does not fit this model.
+  """
+  if not os.path.exists(path):
+    raise UserError(f"{path}: no checkpoint (the run never finished an "
+                    "epoch)")
+  return _load(path, list(model.variables), exact=False)
+
+
+def _load(path: str, variables: list, exact: bool) -> int:
   with np.load(path) as data:
     count = len(data.files) - 1
-    if count != len(variables):
+    if count < len(variables) or (exact and count != len(variables)):
       raise UserError(f"{path} holds {count} variables, this run has "
                       f"{len(variables)}: it was made with other settings; use "
                       "another output directory or the original settings")

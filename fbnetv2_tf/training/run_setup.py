@@ -11,19 +11,27 @@ from fbnetv2_tf.errors import UserError
 from fbnetv2_tf.specs.files import read_json, write_atomically
 
 RUN_FLAGS = "flags.json"
-# Flags that may change between a run and its resumption.
-_FREE_TO_CHANGE = frozenset({"verbose", "strategy", "cpu_replicas"})
+# Flags that may change between a run and its resumption: how it reports,
+# where it runs, and how the finished supernet is derived (which happens
+# after training, so it never makes a resumed run differ).
+_FREE_TO_CHANGE = frozenset({"verbose", "strategy", "cpu_replicas", "derive",
+                             "candidates", "fill", "calibration_images"})
 
 
-def record_flags(output_dir: str, values: Mapping[str, Any]) -> None:
+def record_flags(output_dir: str, values: Mapping[str, Any],
+                 defaults: Mapping[str, Any] | None = None) -> None:
   """Writes ``values`` to ``output_dir/flags.json``; when the directory
   holds an earlier run, its flags must match (resuming is only exact under
-  the same flags)."""
+  the same flags). A flag the earlier run did not record (made by an older
+  version) counts as having had its value in ``defaults``."""
   os.makedirs(output_dir, exist_ok=True)
   path = os.path.join(output_dir, RUN_FLAGS)
   values = dict(values)
+  defaults = defaults or {}
   if os.path.exists(path):
     earlier = read_json(path)
+    earlier = {**{k: v for k, v in defaults.items() if k not in earlier},
+               **earlier}
     changed = sorted(k for k in set(values) | set(earlier)
                      if k not in _FREE_TO_CHANGE
                      and values.get(k) != earlier.get(k))

@@ -2,8 +2,9 @@
 
 ``run_search`` is what ``tools/search.py`` runs. Into ``output_dir`` it
 writes the architecture logger's files every epoch, ``checkpoint.npz`` after
-every epoch, and at the end ``arch.json`` (the derived architecture) and
-``search_result.json``. Started again with the same arguments after a crash
+every epoch, and at the end ``arch.json`` (the derived architecture),
+``search_result.json`` and ``supernet.json`` (what rebuilds the trained
+supernet, for deriving more architectures later: ``training.derive_job``). Started again with the same arguments after a crash
 or a kill, it continues from the last finished epoch and derives the same
 architecture as an uninterrupted run (see ``training.checkpoint``).
 """
@@ -13,12 +14,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import time
 from typing import Any
 
+import numpy as np
 
 from fbnetv2_tf import data as data_lib
 from fbnetv2_tf.cost.losses import ResourceLoss
+from fbnetv2_tf.errors import UserError
 from fbnetv2_tf.search.config import SearchConfig
+from fbnetv2_tf.search import evaluation
+from fbnetv2_tf.search.evaluation import DeriveConfig
 from fbnetv2_tf.specs import arch_spec
 from fbnetv2_tf.specs.files import write_atomically
 from fbnetv2_tf.specs.search_space import SearchSpace
@@ -44,6 +50,8 @@ class SearchJob:
     gumbel_mode: ``soft`` (each example runs a blend of options, sharpening
       as the temperature falls) or ``hard`` (straight-through: each example
       runs one sampled child; trains far slower at first, see README).
+    derive: how the finished search picks its architecture (argmax, or by
+      evaluating candidates on the architecture split).
   """
 
   space: SearchSpace
@@ -56,6 +64,7 @@ class SearchJob:
   strategy: Any = None
   verbose: int = 1
   gumbel_mode: str = "soft"
+  derive: DeriveConfig = DeriveConfig()
 
 
 @dataclasses.dataclass
@@ -70,12 +79,18 @@ class SearchResult:
   history: dict
   probabilities: dict           # final softmax(alpha) of every decision
   supernet: Any = None          # the trained Supernet (not serialized)
+  derive_seconds: float = 0.0   # the derivation's time
+  predicted_accuracy: float | None = None  # by evaluation: the child's score
+  candidates: tuple = ()        # by evaluation: every scored candidate
 
   def to_dict(self) -> dict:
     return {"arch": self.arch.name, "expected_cost": self.expected_cost,
             "counted_cost": self.counted_cost,
             "budget_changes": self.budget_changes,
             "supernet_test_accuracy": self.supernet_test_accuracy,
+            "derive_seconds": self.derive_seconds,
+            "predicted_accuracy": self.predicted_accuracy,
+            "candidates": list(self.candidates),
             "history": self.history, "probabilities": self.probabilities}
 
 
@@ -110,6 +125,10 @@ def check_job(job: SearchJob, data) -> None:
                              "weight split")
   preflight.check_budget(job.space, job.config.loss, data.num_classes,
                          data.image_shape[2], job.latency_table)
+  if (job.derive.method == evaluation.EVALUATE
+      and job.config.loss.form != "budget"):
+    raise UserError("derivation by evaluation scores candidates inside a "
+                    "budget band: it needs the budget loss with a target")
   preflight.check_output_dir(job.output_dir)
 
 
@@ -140,14 +159,46 @@ def run_search(job: SearchJob, data, step_hook=None) -> SearchResult:
       job.epochs, steps, "search",
       callbacks=[cb.ArchLogger(job.output_dir)],
       validation_data=test, verbose=job.verbose)
-  return _derive(job, net, data, test)
+  return _derive(job, net, data, test, weight_split, arch_split)
 
 
-def _derive(job: SearchJob, net, data, test) -> SearchResult:
+def derivation_data(data, weight_split, arch_split, config: DeriveConfig,
+                    seed: int = 0):
+  """``(calibration images, (validation images, labels))`` for derivation
+  by evaluation: normalized training images of the weight split, and the
+  architecture split, which the weights never trained on. Each is a random
+  subset fixed by ``seed`` where the config caps it: the splits keep the
+  training set's order, which can be sorted by class."""
+  rng = np.random.default_rng(seed)
+
+  def subset(images, labels, count):
+    if count is None or count >= len(images):
+      return images, labels
+    keep = np.sort(rng.permutation(len(images))[:count])
+    return images[keep], labels[keep]
+
+  calibration, _ = subset(*weight_split, config.calibration_images)
+  images, labels = subset(*arch_split, config.validation_images)
+  return data_lib.normalize(calibration), (data_lib.normalize(images), labels)
+
+
+def _derive(job: SearchJob, net, data, test, weight_split, arch_split
+            ) -> SearchResult:
   loss: ResourceLoss = job.config.loss
-  derived = net.derivation(loss.target if loss.form == "budget" else None,
-                           loss.metric, latency_table=job.latency_table,
-                           band=loss.band)
+  target = loss.target if loss.form == "budget" else None
+  start = time.time()
+  if job.derive.method == evaluation.EVALUATE:
+    calibration, validation = derivation_data(data, weight_split, arch_split,
+                                              job.derive, job.seed)
+    derived = evaluation.derive_by_evaluation(
+        net, target, loss.metric, calibration, validation,
+        job.derive.candidates, loss.band, job.derive.fill,
+        job.latency_table, job.seed)
+  else:
+    derived = net.derivation(target, loss.metric,
+                             latency_table=job.latency_table, band=loss.band,
+                             fill=job.derive.fill)
+  seconds = time.time() - start
   arch = derived.arch
   expected = float(net.expected_cost(net.probabilities(), loss.metric,
                                      job.latency_table))
@@ -156,12 +207,29 @@ def _derive(job: SearchJob, net, data, test) -> SearchResult:
                    for n, p in net.probabilities().items()}
   result = SearchResult(arch, expected, derived.cost, derived.changes,
                         accuracy, _read_history(job.output_dir), probabilities,
-                        net)
+                        net, seconds, derived.accuracy, derived.candidates)
   arch_spec.save_archs(os.path.join(job.output_dir, "arch.json"), [arch])
+  write_atomically(os.path.join(job.output_dir, SUPERNET_FILE), json.dumps(
+      supernet_description(job, net), indent=1) + "\n")
   write_atomically(os.path.join(job.output_dir, "search_result.json"),
                    json.dumps({**result.to_dict(), "metric": loss.metric},
                               indent=1) + "\n")
   return result
+
+
+# What a finished search directory needs to rebuild its supernet from
+# ``checkpoint.npz`` (``training.derive_job``).
+SUPERNET_FILE = "supernet.json"
+
+
+def supernet_description(job: SearchJob, net) -> dict:
+  """The supernet's constructor arguments and the search's budget."""
+  loss: ResourceLoss = job.config.loss
+  return {"space": job.space.to_dict(), "num_classes": net.num_classes,
+          "input_channels": net.input_channels, "seed": job.seed,
+          "gumbel_mode": job.gumbel_mode, "metric": loss.metric,
+          "target": loss.target if loss.form == "budget" else None,
+          "band": loss.band}
 
 
 def _read_history(directory: str) -> dict:

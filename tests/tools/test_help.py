@@ -12,7 +12,7 @@ import pytest
 from tests.testing.paths import REPO_ROOT
 
 BINARIES = ("search", "train", "export", "profile", "build_lut",
-            "validate_lut", "benchmark")
+            "validate_lut", "benchmark", "derive")
 
 _OWN_FLAGS = """
 import json, sys
