@@ -8,7 +8,7 @@ from . import common
 def define_build_lut_flags() -> None:
   common.define_measure_flags()
   flags.DEFINE_string("space", "tiny32", "A built-in search space (tiny32, "
-                      "fbnetv2_f, fbnet_v1) or a search-space JSON file.")
+                      "fbnetv2_f, fbnet_v1, mnv3_small32) or a search-space JSON file.")
   flags.DEFINE_string("output", None, "The LUT JSON file; an existing one "
                       "measured with the same settings is resumed.")
   flags.DEFINE_integer("input_channels", 3, "Image channels of the data the "

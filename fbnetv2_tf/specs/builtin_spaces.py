@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 
 from fbnetv2_tf.errors import SpecError
+from fbnetv2_tf.specs import mobilenet_v3
+from fbnetv2_tf.specs.arch_spec import ArchSpec
 from fbnetv2_tf.specs.search_space import (SearchBlock, SearchSpace,
                                            load_search_space, parse_candidate)
 
@@ -106,7 +108,57 @@ def tiny32() -> SearchSpace:
                      stages=stages, description=tiny32.__doc__.split("\n")[0])
 
 
-_BUILDERS = {"fbnet_v1": fbnet_v1, "fbnetv2_f": fbnetv2_f, "tiny32": tiny32}
+# Per bneck of MobileNetV3-Small, the expansion options beside its own
+# (mobilenet_v3.small_arch): about two thirds and four thirds of it; the
+# first bneck, which does not expand, can expand 2 or 3 times instead.
+_MNV3_SMALL_OTHER_EXPANSIONS = ((2, 3), (3, 6), (2.5, 5), (3, 6), (4, 8),
+                                (4, 8), (2, 4), (2, 4), (4, 8), (4, 8), (4, 8))
+# Output widths of each stage: MobileNetV3-Small's and one step either side.
+_MNV3_SMALL_WIDTHS = ((8, 16, 24), (8, 16, 24), (16, 24, 32), (32, 40, 48),
+                      (40, 48, 56), (80, 96, 112), (768, 1024, 1280))
+
+
+def mnv3_small32() -> SearchSpace:
+  """A space around MobileNetV3-Small at 32 px, which is one of its
+  architectures (``mobilenet_v3_small32``; Howard et al. 2019, "Searching
+  for MobileNetV3", Table 2): the same stem, 11 bottlenecks in 5 stages,
+  strides and efficient last stage; per bottleneck the 8 block types of
+  FBNetV2 (kernel 3/5, squeeze-excite or not, ReLU or h-swish), three
+  expansions around MobileNetV3-Small's, and skip where the bottleneck
+  keeps its stage's width and resolution; one output-width decision per
+  stage (MobileNetV3-Small's and one step either side) and for the stem and
+  the 1024-channel last layer; last-stage expansion 4 or 6. Width divisor 8
+  as in MobileNetV3. One resolution, 32 px: the five stride-2 layers need an
+  input of at least 32 px. About 10^18.9 architectures.
+  """
+  mnv3 = mobilenet_v3.small_arch(32)
+  others = iter(_MNV3_SMALL_OTHER_EXPANSIONS)
+  stem_widths, *stage_widths, head_widths = _MNV3_SMALL_WIDTHS
+  stages = [[_block(["conv_k3_hs"], stem_widths, stride=2)]]
+  for s, (widths, stage) in enumerate(zip(stage_widths, mnv3.stages[1:-1])):
+    stages.append([
+        _block(FBNETV2_IR_CANDIDATES + (("skip",) if b else ()), widths,
+               spec.stride, sorted((spec.expansion,) + next(others)),
+               f"s{s + 1}")
+        for b, spec in enumerate(stage)])
+  stages.append([_block(["ir_pool_hs"], head_widths, expansions=(4, 6))])
+  return SearchSpace(name="mnv3_small32", input_sizes=(32,),
+                     width_divisor=mobilenet_v3.WIDTH_DIVISOR,
+                     stages=tuple(tuple(s) for s in stages),
+                     description=mnv3_small32.__doc__.split("\n")[0])
+
+
+def mobilenet_v3_small32() -> tuple[ArchSpec, dict[str, int]]:
+  """MobileNetV3-Small at 32 px as an architecture of ``mnv3_small32``:
+  ``(arch, choices)``, where ``derive_arch(mnv3_small32(), choices,
+  arch.name)`` is ``arch``. How it differs from
+  ``keras.applications.MobileNetV3Small``: ``mobilenet_v3.small_arch``."""
+  arch = mobilenet_v3.small_arch(32)
+  return arch, mobilenet_v3.choices_for(mnv3_small32(), arch)
+
+
+_BUILDERS = {"fbnet_v1": fbnet_v1, "fbnetv2_f": fbnetv2_f,
+             "mnv3_small32": mnv3_small32, "tiny32": tiny32}
 
 
 def names() -> list[str]:

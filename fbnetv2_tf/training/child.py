@@ -64,20 +64,18 @@ def check_job(arch: ArchSpec, data, job: TrainJob) -> None:
   preflight.check_output_dir(job.output_dir)
 
 
-def train_child(arch: ArchSpec, data, job: TrainJob) -> TrainResult:
-  """Trains ``arch`` on ``data`` (an ``ImageData`` at the arch's input size)
-  and evaluates it on the test split."""
+def fit_model(model, data, job: TrainJob, strategy=None):
+  """The child recipe on any Keras classifier that outputs logits: SGD with
+  momentum and weight decay, cosine learning rate over the run, resumable
+  epochs in ``job.output_dir``, then the test split. Used for children and
+  for baselines built elsewhere (``keras.applications``), so that both
+  train the same way. Returns ``(history, test loss, test accuracy)``."""
   import keras  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from fbnetv2_tf.models.child_model import build_child_model  # pylint: disable=g-import-not-at-top
-  check_job(arch, data, job)
-  strategy = job.strategy or tf.distribute.get_strategy()
-  keras.utils.set_random_seed(job.seed)
+  strategy = strategy or tf.distribute.get_strategy()
   os.makedirs(job.output_dir, exist_ok=True)
   steps = len(data.train_labels) // job.batch_size
   with strategy.scope():
-    model = build_child_model(arch, data.num_classes,
-                              input_channels=data.image_shape[2])
     schedule = keras.optimizers.schedules.CosineDecay(
         job.learning_rate, decay_steps=job.epochs * steps)
     model.compile(
@@ -95,11 +93,27 @@ def train_child(arch: ArchSpec, data, job: TrainJob) -> TrainResult:
   test = data_lib.eval_dataset(data.test_images, data.test_labels,
                                job.batch_size)
   loss, accuracy = model.evaluate(test, verbose=0)
+  return history, float(loss), float(accuracy)
+
+
+def train_child(arch: ArchSpec, data, job: TrainJob) -> TrainResult:
+  """Trains ``arch`` on ``data`` (an ``ImageData`` at the arch's input size)
+  and evaluates it on the test split."""
+  import keras  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.models.child_model import build_child_model  # pylint: disable=g-import-not-at-top
+  check_job(arch, data, job)
+  strategy = job.strategy or tf.distribute.get_strategy()
+  keras.utils.set_random_seed(job.seed)
+  os.makedirs(job.output_dir, exist_ok=True)
+  with strategy.scope():
+    model = build_child_model(arch, data.num_classes,
+                              input_channels=data.image_shape[2])
+  history, loss, accuracy = fit_model(model, data, job, strategy)
   model_path = os.path.join(job.output_dir, f"{arch.name}.keras")
   with atomic_path(model_path) as tmp:
     model.save(tmp)
-  result = TrainResult(arch.name, float(accuracy), float(loss), model_path,
-                       history)
+  result = TrainResult(arch.name, accuracy, loss, model_path, history)
   write_atomically(os.path.join(job.output_dir, "train_result.json"),
                    json.dumps(dataclasses.asdict(result), indent=1) + "\n")
   return result

@@ -16,7 +16,7 @@ from fbnetv2_tf.errors import SpecError
 from fbnetv2_tf.specs.search_space import (Candidate, SearchSpace,
                                            load_search_space, parse_candidate)
 
-BUILTINS = ("fbnet_v1", "fbnetv2_f", "tiny32")
+BUILTINS = ("fbnet_v1", "fbnetv2_f", "mnv3_small32", "tiny32")
 
 
 # ---------------------------------------------------------------------------
@@ -69,7 +69,7 @@ def test_unknown_space_name_lists_the_builtins(lookup):
     lookup("fbnet_v3")
   msg = str(e.value)
   assert msg.startswith("unknown search space 'fbnet_v3'; built-in: "
-                        "fbnet_v1, fbnetv2_f, tiny32")
+                        "fbnet_v1, fbnetv2_f, mnv3_small32, tiny32")
   assert "\n" not in msg
 
 
