@@ -86,3 +86,30 @@ class Results:
       files.write_atomically(self.path, json.dumps(self.items, indent=1))
       print(f"  {key}: {self.items[key]}", file=sys.stderr)
     return self.items[key]
+
+
+def search_split_data(images, seed):
+  """``images`` (an ``ImageData``) with the search's weight split as its
+  training set and its architecture split as its test set: the 80/20 split
+  ``data.split_for_search(images, seed)`` that a search of that seed uses,
+  so a child trained on it never sees the images it is scored on."""
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf import data  # pylint: disable=g-import-not-at-top
+  (weight_x, weight_y), (arch_x, arch_y) = data.split_for_search(images, seed)
+  return dataclasses.replace(images, train_images=weight_x,
+                             train_labels=weight_y, test_images=arch_x,
+                             test_labels=arch_y)
+
+
+def timed(fn):
+  """``(fn(), seconds it took)``."""
+  import time  # pylint: disable=g-import-not-at-top
+  start = time.time()
+  value = fn()
+  return value, time.time() - start
+
+
+def relative_improvement(accuracy, baseline):
+  """Yang et al. (ICLR 2020, "NAS evaluation is frustratingly hard"):
+  ``100 * (accuracy - baseline) / baseline``, in percent of the baseline."""
+  return 100.0 * (accuracy - baseline) / baseline
