@@ -40,6 +40,23 @@ def random_archs(space, low, high, count, seed, num_classes=10,
   raise RuntimeError(f"found only {len(found)} random archs in the band")
 
 
+def add_recipe_arguments(parser, search_epochs, warmup_epochs, train_epochs,
+                         train_seeds):
+  """The search and training recipe every search benchmark takes, with
+  that benchmark's defaults: epochs, seeds, batch, one-hot children in the
+  weight step, and the Fashion-MNIST folder."""
+  parser.add_argument("--search_epochs", type=int, default=search_epochs)
+  parser.add_argument("--warmup_epochs", type=int, default=warmup_epochs)
+  parser.add_argument("--train_epochs", type=int, default=train_epochs)
+  parser.add_argument("--train_seeds", type=int, default=train_seeds)
+  parser.add_argument("--batch_size", type=int, default=128)
+  parser.add_argument("--child_share", type=float, default=0.0,
+                      help="SearchConfig.child_share of the searches")
+  parser.add_argument("--child_sampling", default="uniform",
+                      choices=("uniform", "sandwich"))
+  parser.add_argument("--data_dir", default=None)
+
+
 class FashionMnist:
   """Fashion-MNIST subsets by input size, loaded once each."""
 

@@ -36,16 +36,9 @@ def main():
   parser.add_argument("--target_mflops", type=float, default=0.3)
   parser.add_argument("--fractions", default="0.5,0.75,1.0")
   parser.add_argument("--train_images", type=int, default=8000)
-  parser.add_argument("--search_epochs", type=int, default=6)
-  parser.add_argument("--warmup_epochs", type=int, default=2)
-  parser.add_argument("--train_epochs", type=int, default=4)
-  parser.add_argument("--train_seeds", type=int, default=2)
-  parser.add_argument("--batch_size", type=int, default=128)
+  _common.add_recipe_arguments(parser, search_epochs=6, warmup_epochs=2,
+                               train_epochs=4, train_seeds=2)
   parser.add_argument("--candidates", type=int, default=16)
-  parser.add_argument("--child_share", type=float, default=0.0)
-  parser.add_argument("--child_sampling", default="uniform",
-                      choices=("uniform", "sandwich"))
-  parser.add_argument("--data_dir", default=None)
   parser.add_argument("--results", default="many_budgets.json")
   parser.add_argument("--plot", default="many_budgets_pareto.png")
   args = parser.parse_args()

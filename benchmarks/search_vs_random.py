@@ -60,23 +60,16 @@ def _parse():
                       help="Fashion-MNIST training images (60000: all)")
   parser.add_argument("--search_seeds", type=int, default=3)
   parser.add_argument("--random", type=int, default=8)
-  parser.add_argument("--train_seeds", type=int, default=3)
-  parser.add_argument("--search_epochs", type=int, default=3)
-  parser.add_argument("--warmup_epochs", type=int, default=1)
-  parser.add_argument("--train_epochs", type=int, default=5)
-  parser.add_argument("--batch_size", type=int, default=128)
+  _common.add_recipe_arguments(parser, search_epochs=3, warmup_epochs=1,
+                               train_epochs=5, train_seeds=3)
   parser.add_argument("--derive", default="evaluate",
                       choices=("argmax", "evaluate"))
   parser.add_argument("--candidates", type=int, default=16)
-  parser.add_argument("--child_share", type=float, default=0.0)
-  parser.add_argument("--child_sampling", default="uniform",
-                      choices=("uniform", "sandwich"))
   parser.add_argument("--proxy_epochs", type=int, default=1,
                       help="epochs of each best-of-N proxy training")
   parser.add_argument("--best_of_n", type=int, default=None,
                       help="N of the random best-of-N (default: as many "
                       "proxy trainings as fit in the mean search time)")
-  parser.add_argument("--data_dir", default=None)
   parser.add_argument("--results", default="search_vs_random.json")
   parser.add_argument("--report_only", action="store_true",
                       help="print the report of what --results holds; run "

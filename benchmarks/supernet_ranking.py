@@ -63,19 +63,11 @@ def main():
                       help="low,high as fractions of --target_mflops")
   parser.add_argument("--target_mflops", type=float, default=0.25)
   parser.add_argument("--train_images", type=int, default=8000)
-  parser.add_argument("--search_epochs", type=int, default=6)
-  parser.add_argument("--warmup_epochs", type=int, default=2)
-  parser.add_argument("--train_epochs", type=int, default=4)
-  parser.add_argument("--train_seeds", type=int, default=2)
-  parser.add_argument("--batch_size", type=int, default=128)
+  _common.add_recipe_arguments(parser, search_epochs=6, warmup_epochs=2,
+                               train_epochs=4, train_seeds=2)
   parser.add_argument("--recalibration_images", type=int, default=2000)
   parser.add_argument("--supernet", default="search",
                       choices=("search", "uniform"))
-  parser.add_argument("--child_share", type=float, default=0.0,
-                      help="SearchConfig.child_share of the supernet")
-  parser.add_argument("--child_sampling", default="uniform",
-                      choices=("uniform", "sandwich"))
-  parser.add_argument("--data_dir", default=None)
   parser.add_argument("--results", default="supernet_ranking.json")
   parser.add_argument("--plot", default="supernet_ranking.png")
   args = parser.parse_args()

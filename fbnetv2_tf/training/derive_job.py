@@ -166,19 +166,10 @@ def derive_targets(search_dir: str, data, targets: Sequence[float],
 
 def _check_budgets(net, metric, targets, latency_table) -> None:
   """Every target must admit a child: one line naming the space's range."""
-  from fbnetv2_tf.search import derive  # pylint: disable=g-import-not-at-top
-  from fbnetv2_tf.search.cost_range import cost_range  # pylint: disable=g-import-not-at-top
-  extremes = cost_range(net.space, metric, net.num_classes,
-                        net.input_channels, latency_table)
-  cost_of = derive.child_cost(net.space, metric, net.num_classes,
-                              net.input_channels, latency_table)
-  cheapest = cost_of(extremes.cheapest)
-  dearest = cost_of(extremes.dearest)
+  span = preflight.cost_span(net.space, metric, net.num_classes,
+                             net.input_channels, latency_table)
   for target in targets:
-    if target < cheapest:
-      raise UserError(f"no architecture of {net.space.name!r} costs at most "
-                      f"{target:g} {UNITS[metric]}: its children cost "
-                      f"{cheapest:.4g} to {dearest:.4g} {UNITS[metric]}")
+    preflight.check_target(net.space, metric, target, span)
 
 
 def plot_pareto(results: Sequence[TargetResult], path: str) -> None:

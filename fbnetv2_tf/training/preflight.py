@@ -54,18 +54,35 @@ def check_budget(space: SearchSpace, loss: ResourceLoss, num_classes: int,
   """
   if loss.form != "budget" or loss.target is None:
     return
+  check_target(space, loss.metric, loss.target,
+               cost_span(space, loss.metric, num_classes, input_channels,
+                         latency_table), loss.band)
+
+
+def cost_span(space: SearchSpace, metric: str, num_classes: int,
+              input_channels: int, latency_table=None) -> tuple[float, float]:
+  """The costs of the cheapest and of the dearest child of ``space``."""
   from fbnetv2_tf.search import cost_range, derive  # pylint: disable=g-import-not-at-top
-  cost_of = derive.child_cost(space, loss.metric, num_classes, input_channels,
+  cost_of = derive.child_cost(space, metric, num_classes, input_channels,
                               latency_table)
-  extremes = cost_range.cost_range(space, loss.metric, num_classes,
+  extremes = cost_range.cost_range(space, metric, num_classes,
                                    input_channels, latency_table)
-  low, high = cost_of(extremes.cheapest), cost_of(extremes.dearest)
-  unit = UNITS[loss.metric]
-  span = f"its children cost {low:.4g} to {high:.4g} {unit}"
-  if loss.target < low:
+  return cost_of(extremes.cheapest), cost_of(extremes.dearest)
+
+
+def check_target(space: SearchSpace, metric: str, target: float,
+                 span: tuple[float, float], band: float | None = None
+                 ) -> None:
+  """``target`` against the space's ``span`` (:func:`cost_span`): refused
+  below the cheapest child and, when ``band`` is given, where the band
+  starts above the dearest."""
+  low, high = span
+  unit = UNITS[metric]
+  span_text = f"its children cost {low:.4g} to {high:.4g} {unit}"
+  if target < low:
     raise UserError(f"no architecture of {space.name!r} costs at most "
-                    f"{loss.target:g} {unit}: {span}")
-  if loss.band * loss.target > high:
+                    f"{target:g} {unit}: {span_text}")
+  if band is not None and band * target > high:
     raise UserError(f"every architecture of {space.name!r} costs less than "
-                    f"{loss.band:g} x {loss.target:g} {unit}, the bottom of "
-                    f"the budget band: {span}")
+                    f"{band:g} x {target:g} {unit}, the bottom of "
+                    f"the budget band: {span_text}")
