@@ -53,7 +53,9 @@ def _job(data):
   return pipeline.ExportJob(
       output_dir=FLAGS.output_dir, modes=tuple(FLAGS.mode), data=data,
       dataset=FLAGS.dataset, data_dir=FLAGS.data_dir,
-      max_train_images=FLAGS.max_train_images, qat_epochs=FLAGS.qat_epochs,
+      max_train_images=FLAGS.max_train_images,
+      input_pipeline=FLAGS.input_pipeline, bad_files=FLAGS.bad_files,
+      qat_epochs=FLAGS.qat_epochs,
       int8_io=FLAGS.int8_io, max_eval_images=FLAGS.max_eval_images,
       latency=_latency_settings(), seed=FLAGS.seed)
 
@@ -63,7 +65,8 @@ def _load_data(input_size: int):
     return None
   from fbnetv2_tf.training import run_setup  # pylint: disable=g-import-not-at-top
   return run_setup.load_data(FLAGS.dataset, FLAGS.data_dir, input_size,
-                             None, FLAGS.seed)
+                             None, FLAGS.seed, FLAGS.input_pipeline,
+                             FLAGS.bad_files, FLAGS.max_test_images)
 
 
 def _models():

@@ -1,9 +1,11 @@
 """The in-memory image dataset every loader returns, and its shared helpers.
 
-This library searches on proxy datasets (thousands to tens of thousands of
-small images), so a dataset is held in memory as uint8 numpy arrays: the
-search pipeline then gathers batches from tensors without any file I/O, which
-is what makes its batch order reproducible epoch by epoch.
+A proxy dataset (thousands to tens of thousands of small images) is held in
+memory as uint8 numpy arrays: the search pipeline then gathers batches from
+tensors without any file I/O. A large one is held as a ``FileList`` of the
+image files (``data.file_list``), which indexes like such an array and is
+decoded as the pipeline reads it. Either way the batch order and the
+augmentation of every epoch are fixed by the seed and the epoch.
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ import numpy as np
 
 from fbnetv2_tf.errors import DataError
 from fbnetv2_tf.data import splits
+from fbnetv2_tf.data.file_list import FileList
+from fbnetv2_tf.data.record_list import RecordList
+
+# Images that stay on disk and are decoded as the pipeline reads them.
+STREAMED = (FileList, RecordList)
 
 MIN_IMAGE_SIZE = 8
 # Bounds the float32 copy that resizing makes (4096 x 224 x 224 x 3 floats is
@@ -26,13 +33,15 @@ _RESIZE_CHUNK = 4096
 # datasets compare (and hash) by identity.
 @dataclasses.dataclass(frozen=True, eq=False)
 class ImageData:
-  """A labelled image classification dataset held in memory.
+  """A labelled image classification dataset, in memory or as files.
 
   Attributes:
     name: the name it was loaded by, e.g. ``"digits"`` or ``"tfds:mnist"``.
-    train_images: uint8 ``[N, H, W, C]``.
+    train_images: uint8 ``[N, H, W, C]``, or a ``FileList`` of N files (or
+      a ``RecordList`` of N records) that decode to that shape
+      (``streamed``).
     train_labels: int32 ``[N]`` in ``[0, num_classes)``.
-    test_images: uint8 ``[M, H, W, C]``.
+    test_images: uint8 ``[M, H, W, C]``, or a ``FileList``.
     test_labels: int32 ``[M]``.
     num_classes: number of classes.
     class_names: one name per class, where the source has them.
@@ -49,6 +58,11 @@ class ImageData:
   num_classes: int
   class_names: tuple[str, ...] | None = None
   flip: bool = False
+
+  @property
+  def streamed(self) -> bool:
+    """Whether the images stay on disk and are decoded as they are read."""
+    return isinstance(self.train_images, STREAMED)
 
   @property
   def image_shape(self) -> tuple[int, int, int]:
@@ -104,7 +118,15 @@ def make_image_data(name: str, train: tuple[np.ndarray, np.ndarray],
                    flip)
 
 
-def _checked(name: str, split: str, images: np.ndarray, labels: np.ndarray):
+def _checked(name: str, split: str, images, labels: np.ndarray):
+  if isinstance(images, STREAMED):
+    labels = np.asarray(labels)
+    if labels.shape != (len(images),):
+      raise DataError(f"{name}: {len(images)} {split} files but "
+                      f"{labels.size} labels")
+    if split == "train" and not len(labels):
+      raise DataError(f"{name}: no {split} images")
+    return images, labels.astype(np.int32)
   images, labels = np.asarray(images), np.asarray(labels)
   if images.ndim == 3:  # [N, H, W]: a single grey channel
     images = images[..., None]
@@ -164,9 +186,11 @@ def resize_images(images: Sequence[np.ndarray] | np.ndarray,
 def normalize(images):
   """uint8 pixels to float32 in ``[-1, 1]``: ``x / 127.5 - 1``.
 
-  A numpy array gives a numpy array, a tensor a tensor; both compute the same
-  float32 values.
+  A numpy array (or a ``FileList`` or ``RecordList``, decoded first) gives a numpy array, a
+  tensor a tensor; both compute the same float32 values.
   """
+  if isinstance(images, STREAMED):
+    images = images.decode()
   if isinstance(images, np.ndarray):
     return (images.astype(np.float32) / np.float32(127.5)
             - np.float32(1.0))

@@ -8,11 +8,16 @@ Layout, with the test split given::
 or, without ``test``, the class folders directly in ``data_dir`` (or in
 ``data_dir/train``); 20 % of each class then forms a fixed test split. Hidden
 folders (``.name``) are skipped. Labels number the class folders in sorted
-order. Images are decoded with Pillow (a dependency of matplotlib) into
-memory: the search runs on proxy datasets that fit there. They keep their
-size when all share it, and must be resized with ``image_size`` when they
-differ. They load as RGB, or as one grey channel when every image is
-greyscale.
+order. With ``pipeline="memory"`` images are decoded with Pillow (a
+dependency of matplotlib) into memory; they keep their size when all share
+it, and must be resized with ``image_size`` when they differ. With
+``pipeline="stream"`` they stay on disk as a ``FileList`` that the input
+pipeline decodes in parallel, resized to ``image_size`` (needed), and only
+TensorFlow's formats count (no WebP). ``"auto"`` streams when the decoded
+images would take more than ``STREAM_ABOVE_BYTES``. Either way they load as
+RGB, or as one grey channel when every image is greyscale, and files that
+cannot be decoded are named in one line and skipped or fail the load, by
+``bad_files``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import os
 
 import numpy as np
 
-from fbnetv2_tf.data import splits
+from fbnetv2_tf.data import file_list, splits
 from fbnetv2_tf.errors import DataError
 from fbnetv2_tf.data.image_data import (ImageData, make_image_data,
                                         resize_images)
@@ -32,38 +37,50 @@ _GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 # Below this many files decoding is quick enough to need no progress bar.
 _PROGRESS_MIN_FILES = 500
 NAME = "image_folder"
+PIPELINES = ("auto", "memory", "stream")
+# "auto" streams above this decoded size (RGB assumed before decoding): a
+# quarter of a 16 GB machine's memory, leaving room for the copy the search
+# pipeline makes and for the model.
+STREAM_ABOVE_BYTES = 4 * 1024**3
 
 
-def _class_files(root: str) -> dict[str, list[str]]:
+def _class_files(root: str, extensions: tuple[str, ...]
+                 ) -> dict[str, list[str]]:
   """Sorted class name -> sorted image paths, for the class folders of root."""
   classes = {}
   for entry in sorted(os.scandir(root), key=lambda e: e.name):
     if entry.is_dir() and not entry.name.startswith("."):
       classes[entry.name] = sorted(
           os.path.join(entry.path, f) for f in os.listdir(entry.path)
-          if f.lower().endswith(EXTENSIONS))
+          if f.lower().endswith(extensions))
   return classes
 
 
-def _decode(paths: list[str]) -> list[np.ndarray]:
-  """Each file as uint8 [H, W, C], C = 1 when all are grey, else 3."""
+def _decode(paths: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
+  """Each file as uint8 [H, W, C], C = 1 when all are grey, else 3, and
+  whether each decoded (bool [N]; the images are those that did)."""
   from PIL import Image  # pylint: disable=import-outside-toplevel
   import tqdm  # pylint: disable=import-outside-toplevel
 
-  images, grey = [], True
-  for path in tqdm.tqdm(paths, desc="decoding images", unit="image",
-                        disable=len(paths) < _PROGRESS_MIN_FILES):
+  images, grey, ok = [], True, np.zeros(len(paths), bool)
+  for i, path in enumerate(tqdm.tqdm(paths, desc="decoding images",
+                                     unit="image",
+                                     disable=len(paths) < _PROGRESS_MIN_FILES)):
     try:
       with Image.open(path) as image:
+        pixels = np.asarray(image.convert(
+            "L" if image.mode in _GREY_MODES else "RGB"))
         grey = grey and image.mode in _GREY_MODES
-        images.append(np.asarray(image.convert(
-            "L" if image.mode in _GREY_MODES else "RGB")))
-    except OSError as e:  # Pillow's UnidentifiedImageError is an OSError
-      raise DataError(f"{path}: cannot decode image: {e}") from None
+    # Pillow's UnidentifiedImageError and truncated data are OSErrors;
+    # some broken headers raise ValueError or SyntaxError.
+    except (OSError, ValueError, SyntaxError):
+      continue
+    ok[i] = True
+    images.append(pixels)
   if grey:
-    return [image[..., None] for image in images]
+    return [image[..., None] for image in images], ok
   return [np.repeat(image[..., None], 3, -1) if image.ndim == 2 else image
-          for image in images]
+          for image in images], ok
 
 
 def _sized(images: list[np.ndarray], paths: list[str],
@@ -80,9 +97,8 @@ def _sized(images: list[np.ndarray], paths: list[str],
   return np.stack(images)
 
 
-def load_image_folder(data_dir: str | None,
-                      image_size: int | None = None) -> ImageData:
-  """The images under ``data_dir`` as an ImageData; see the module doc."""
+def _list(data_dir: str | None, extensions: tuple[str, ...]):
+  """``(paths per split, labels per split, class names, test given)``."""
   if data_dir is None:
     raise DataError(f"{NAME}: needs data_dir, a folder of class folders")
   if not os.path.isdir(data_dir):
@@ -93,7 +109,7 @@ def load_image_folder(data_dir: str | None,
     roots = [train_dir, test_dir]
   else:
     roots = [train_dir if os.path.isdir(train_dir) else data_dir]
-  per_root = [_class_files(root) for root in roots]
+  per_root = [_class_files(root, extensions) for root in roots]
   class_names = sorted(set().union(*per_root))
   label_of = {name: i for i, name in enumerate(class_names)}
   paths, labels = [], []
@@ -102,14 +118,81 @@ def load_image_folder(data_dir: str | None,
     labels.append(np.array([label_of[c] for c, files in classes.items()
                             for _ in files], np.int32))
   if not paths[0]:
-    raise DataError(f"{NAME}: no images ({', '.join(EXTENSIONS)}) in class "
+    raise DataError(f"{NAME}: no images ({', '.join(extensions)}) in class "
                     f"folders under {roots[0]}")
+  return paths, labels, class_names, given
+
+
+def choose_pipeline(pipeline: str, files: int, image_size: int | None) -> str:
+  """``memory`` or ``stream`` for ``pipeline`` (``auto`` by decoded size)."""
+  if pipeline not in PIPELINES:
+    raise DataError(f"{NAME}: pipeline must be one of {', '.join(PIPELINES)},"
+                    f" got {pipeline!r}")
+  if pipeline != "auto":
+    return pipeline
+  if image_size is None:  # sizes unknown before decoding: memory resizes
+    return "memory"
+  return ("stream" if files * image_size**2 * 3 > STREAM_ABOVE_BYTES
+          else "memory")
+
+
+def load_image_folder(data_dir: str | None, image_size: int | None = None,
+                      pipeline: str = "auto",
+                      bad_files: str = "fail") -> ImageData:
+  """The images under ``data_dir`` as an ImageData; see the module doc.
+
+  Args:
+    data_dir: the folder.
+    image_size: square side to resize to (needed to stream).
+    pipeline: ``auto``, ``memory`` or ``stream``.
+    bad_files: ``fail`` (a DataError naming them) or ``skip`` (one printed
+      line) for files that cannot be decoded.
+  """
+  file_list.report_bad_files([], 0, NAME, bad_files)  # checks the policy
+  listed = _list(data_dir, EXTENSIONS)
+  pipeline = choose_pipeline(pipeline, sum(map(len, listed[0])), image_size)
+  if pipeline == "stream":
+    return _stream(data_dir, image_size, bad_files)
+  paths, labels, class_names, given = listed
   all_paths = sum(paths, [])
-  images = _sized(_decode(all_paths), all_paths, image_size)
+  decoded, ok = _decode(all_paths)
+  file_list.report_bad_files([p for p, good in zip(all_paths, ok) if not good],
+                             len(all_paths), NAME, bad_files)
+  good_paths = [p for p, good in zip(all_paths, ok) if good]
+  if not good_paths:
+    raise DataError(f"{NAME}: no file under {data_dir} decodes")
+  images = _sized(decoded, good_paths, image_size)
+  return _make(images, ok, paths, labels, class_names, given)
+
+
+def _stream(data_dir: str, image_size: int | None,
+            bad_files: str) -> ImageData:
+  if image_size is None:
+    raise DataError(f"{NAME}: streaming resizes every image as it is read; "
+                    "give image_size")
+  paths, labels, class_names, given = _list(data_dir,
+                                            file_list.STREAM_EXTENSIONS)
+  all_paths = np.array(sum(paths, []))
+  ok, channels = file_list.scan_files(all_paths, NAME)
+  file_list.report_bad_files(list(all_paths[~ok]), len(all_paths), NAME,
+                             bad_files)
+  if not ok.any():
+    raise DataError(f"{NAME}: no file under {data_dir} decodes")
+  files = file_list.FileList(all_paths[ok], image_size, channels)
+  return _make(files, ok, paths, labels, class_names, given)
+
+
+def _make(images, ok: np.ndarray, paths: list, labels: list,
+          class_names: list[str], given: bool) -> ImageData:
+  """The ImageData of the decodable ``images`` (``ok`` marks them among the
+  listed files, train first)."""
+  n = len(paths[0])
+  train_labels = labels[0][ok[:n]]
+  n_train = int(ok[:n].sum())
   if given:
-    n = len(paths[0])
-    train, test = (images[:n], labels[0]), (images[n:], labels[1])
+    train = (images[np.arange(n_train)], train_labels)
+    test = (images[np.arange(n_train, len(images))], labels[1][ok[n:]])
   else:
-    train, test = splits.hold_out_test(images, labels[0])
+    train, test = splits.hold_out_test(images, train_labels)
   return make_image_data(NAME, train, test, class_names=class_names,
                          flip=True)

@@ -1,7 +1,10 @@
 """Any TensorFlow Datasets image classification dataset, as ``tfds:<name>``.
 
 The dataset is prepared (downloaded, if need be) into ``data_dir`` (TFDS's
-default, ``~/tensorflow_datasets``, when none is given) and read into memory.
+default, ``~/tensorflow_datasets``, when none is given) and read into memory,
+or streamed: its splits are read through ``as_dataset`` with the images
+left encoded, as a ``RecordList`` that each epoch reads in sequence
+(``data.record_list``); only the labels are read before the run.
 The test split is ``test``, else ``validation``, else a fixed stratified 20 %
 of ``train``. Images and labels are the dataset's supervised keys, or its
 ``image`` and ``label`` features.
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fbnetv2_tf.data import splits
+from fbnetv2_tf.data import image_folder, record_list, splits
 from fbnetv2_tf.errors import DataError
 from fbnetv2_tf.data.image_data import (ImageData, make_image_data,
                                         resize_images)
@@ -85,19 +88,44 @@ def _read(builder, split: str, keys: tuple[str, str],
   return np.stack(images), labels
 
 
+def _stream(builder, name: str, data_dir: str | None, split: str,
+            keys: tuple[str, str], image_size: int | None):
+  """``split`` as a RecordList of its encoded images, and its labels."""
+  if image_size is None:
+    raise DataError(f"{PREFIX}{name}: streaming resizes the images as they "
+                    "are read; give image_size")
+  shape = builder.info.features[keys[0]].shape
+  channels = 1 if shape and shape[-1] == 1 else 3
+  reader = record_list.TfdsReader(name, data_dir, split, keys)
+  labels, _ = record_list.read_labels(reader)
+  return record_list.RecordList(reader, np.arange(len(labels)), image_size,
+                                channels), labels
+
+
 def load_tfds(name: str, data_dir: str | None = None,
-              image_size: int | None = None) -> ImageData:
-  """The TFDS dataset ``name`` as an ImageData; see the module doc."""
+              image_size: int | None = None,
+              pipeline: str = "memory") -> ImageData:
+  """The TFDS dataset ``name`` as an ImageData; see the module doc.
+
+  ``pipeline``: ``memory``, ``stream`` or ``auto`` (streams a split set
+  whose decoded images would exceed ``image_folder.STREAM_ABOVE_BYTES``).
+  """
   builder = _builder(name, data_dir)
   keys = _keys(builder, name)
   available = set(builder.info.splits)
   if "train" not in available:
     raise DataError(f"{PREFIX}{name}: no 'train' split (has "
                     f"{', '.join(sorted(available))})")
-  train = _read(builder, "train", keys, image_size)
+  examples = sum(builder.info.splits[s].num_examples for s in available)
+  stream = image_folder.choose_pipeline(pipeline, examples,
+                                        image_size) == "stream"
+  read = ((lambda split: _stream(builder, name, data_dir, split, keys,
+                                 image_size)) if stream else
+          (lambda split: _read(builder, split, keys, image_size)))
+  train = read("train")
   test_split = next((s for s in TEST_SPLITS if s in available), None)
   if test_split:
-    test = _read(builder, test_split, keys, image_size)
+    test = read(test_split)
   else:
     train, test = splits.hold_out_test(*train)
   label = builder.info.features[keys[1]]

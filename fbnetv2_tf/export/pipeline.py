@@ -49,6 +49,9 @@ class ExportJob:
     dataset: the dataset's name and ``data_dir``, for the QAT process.
     data_dir: see ``dataset``.
     max_train_images: QAT fine-tunes on a subset of this size.
+    input_pipeline: how the QAT process reads the dataset (``memory``,
+      ``stream`` or ``auto``: ``data.load_dataset``).
+    bad_files: what the QAT process does with files it cannot decode.
     qat_epochs: QAT fine-tuning epochs.
     int8_io: int8 and qat: int8 input and output instead of float32.
     max_eval_images: accuracy on at most this many test images.
@@ -63,6 +66,8 @@ class ExportJob:
   dataset: str | None = None
   data_dir: str | None = None
   max_train_images: int | None = None
+  input_pipeline: str = "auto"
+  bad_files: str = "fail"
   qat_epochs: int = 1
   int8_io: bool = False
   max_eval_images: int | None = None
@@ -246,7 +251,8 @@ def run_qat_process(keras_path: str, output: str, job: ExportJob) -> None:
   command = [sys.executable, "-m", "fbnetv2_tf.export.qat",
              f"--model={keras_path}", f"--output={output}",
              f"--dataset={job.dataset}", f"--epochs={job.qat_epochs}",
-             f"--seed={job.seed}"]
+             f"--seed={job.seed}", f"--input_pipeline={job.input_pipeline}",
+             f"--bad_files={job.bad_files}"]
   if job.data_dir:
     command.append(f"--data_dir={job.data_dir}")
   if job.max_train_images:

@@ -133,6 +133,8 @@ def _parse(argv):
   parser.add_argument("--batch_size", type=int, default=64)
   parser.add_argument("--learning_rate", type=float, default=1e-3)
   parser.add_argument("--max_train_images", type=int)
+  parser.add_argument("--input_pipeline", default="auto")
+  parser.add_argument("--bad_files", default="fail")
   parser.add_argument("--int8_io", action="store_true")
   parser.add_argument("--seed", type=int, default=0)
   return parser.parse_args(argv)
@@ -145,7 +147,8 @@ def main(argv=None) -> None:
   model = sources.load_keras_model(args.model)
   size = model.inputs[0].shape[1]
   data = run_setup.load_data(args.dataset, args.data_dir, size,
-                             args.max_train_images, args.seed)
+                             args.max_train_images, args.seed,
+                             args.input_pipeline, args.bad_files)
   sources.check_data_fits(model, data)
   tf_keras.utils.set_random_seed(args.seed)
   qat_model = quantize_aware(tf_keras_graph.to_tf_keras(model))

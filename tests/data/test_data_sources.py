@@ -23,7 +23,7 @@ def test_importing_the_package_does_not_import_tensorflow():
 
 def test_known_datasets_lists_every_source():
   assert known_datasets() == ["digits", "fashion_mnist", "idx", "image_folder",
-                              "tfds:<name>"]
+                              "tfrecord", "tfds:<name>"]
 
 
 def test_digits_shapes_dtypes_and_classes(digits):
@@ -170,7 +170,7 @@ def test_mismatched_counts_are_reported(idx_folder):
 
 @pytest.mark.parametrize("args, fragments", [
     (("cifar",), ["unknown dataset 'cifar'", "digits, fashion_mnist, idx, "
-                  "image_folder, tfds:<name>", "fbnetv2_tf.data.registry"]),
+                  "image_folder, tfrecord, tfds:<name>", "fbnetv2_tf.data.registry"]),
     (("tfds:",), ["unknown dataset 'tfds:'"]),
     (("digits", None, 4), ["image_size 4 is too small", "8 or more"]),
     (("digits", None, 16.0), ["image_size must be an integer"]),

@@ -96,11 +96,32 @@ def test_empty_folders_are_one_line_errors(tmp_path, make):
                     fragments=["image_folder: no images", str(tmp_path)])
 
 
+@pytest.mark.parametrize("pipeline", ["memory", "stream"])
+def test_undecodable_files_are_counted_named_and_skipped_or_fatal(
+    tmp_path, pipeline, capsys):
+  write_images(tmp_path, 5, seed=5)
+  (tmp_path / "cat" / "broken.png").write_bytes(b"not a png")
+  good = (tmp_path / "ant" / "000.png").read_bytes()
+  (tmp_path / "bee" / "cut.png").write_bytes(good[:len(good) // 2])
+  assert_data_error(load_dataset, "image_folder", str(tmp_path),
+                    image_size=10, pipeline=pipeline,
+                    fragments=["2 of 17 files cannot be decode",
+                               "bee/cut.png", "cat/broken.png",
+                               "--bad_files=skip"])
+  data = load_dataset("image_folder", str(tmp_path), image_size=10,
+                      pipeline=pipeline, bad_files="skip")
+  line, = [l for l in capsys.readouterr().out.splitlines() if "cannot" in l]
+  assert line.startswith("image_folder: 2 of 17 files cannot be decoded")
+  assert line.endswith("; skipping them")
+  assert len(data.train_labels) + len(data.test_labels) == 15
+  assert data.streamed == (pipeline == "stream")
+
+
 def test_undecodable_files_and_missing_folders_are_named(tmp_path):
   write_images(tmp_path, 1, seed=5)
   (tmp_path / "cat" / "broken.png").write_bytes(b"not a png")
   assert_data_error(load_dataset, "image_folder", str(tmp_path),
-                    fragments=["broken.png", "cannot decode"])
+                    fragments=["broken.png", "cannot be decoded"])
   assert_data_error(load_dataset, "image_folder", str(tmp_path / "none"),
                     fragments=["does not exist", str(tmp_path / "none")])
   assert_data_error(load_dataset, "image_folder",

@@ -151,3 +151,45 @@ def test_missing_tensorflow_datasets_says_what_to_install(monkeypatch):
   monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)
   assert_data_error(load_dataset, "tfds:mnist",
                     fragments=["pip install 'tensorflow-datasets~=4.9.10'"])
+
+
+def _flat(dataset):
+  return [[t.numpy() for t in tf.nest.flatten(e)] for e in dataset]
+
+
+def test_a_streamed_split_reads_the_same_images_in_a_seeded_order(data_dir):
+  from fbnetv2_tf import data as data_lib  # pylint: disable=import-outside-toplevel
+  memory = load_dataset("tfds:fbnet_tiny_test", data_dir, image_size=12)
+  streamed = load_dataset("tfds:fbnet_tiny_test", data_dir, image_size=12,
+                          pipeline="stream")
+  assert streamed.streamed and streamed.image_shape == SHAPE
+  np.testing.assert_array_equal(streamed.train_labels, memory.train_labels)
+  # In order for evaluation: the test split's images, decoded.
+  (x, y), = _flat(data_lib.eval_dataset(streamed.test_images,
+                                        streamed.test_labels, 6))
+  np.testing.assert_array_equal(x, data_lib.normalize(memory.test_images))
+  np.testing.assert_array_equal(y, memory.test_labels)
+  weight, arch = data_lib.split_for_search(streamed, seed=0)
+  whole, steps = data_lib.search_dataset(weight, arch, 4, 0, epochs=2)
+  resumed, _ = data_lib.search_dataset(weight, arch, 4, 0, epochs=2,
+                                       first_epoch=1)
+  whole, resumed = _flat(whole), _flat(resumed)
+  assert len(whole) == 2 * steps == 2 * (16 // 4)
+  for a, b in zip(whole[steps:], resumed):
+    for u, v in zip(a, b):
+      np.testing.assert_array_equal(u, v)
+  # Unaugmented weight batches are the weight split's images, each with its
+  # label, in a shuffled order.
+  plain = _flat(data_lib.search_dataset(weight, arch, 4, 0, epochs=1,
+                                        augment=False)[0])
+  label_of = _by_image(data_lib.normalize(memory.train_images),
+                       memory.train_labels)
+  seen = [(bytes(x), int(y)) for xw, _, yw, _ in plain
+          for x, y in zip(xw, yw)]
+  assert all(label_of[x] == y for x, y in seen)
+  assert len(set(x for x, _ in seen)) == 16
+
+
+def test_streaming_needs_the_size_it_resizes_to(data_dir):
+  assert_data_error(load_dataset, "tfds:fbnet_tiny_test", data_dir,
+                    pipeline="stream", fragments=["give image_size"])
