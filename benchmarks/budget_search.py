@@ -7,6 +7,7 @@ to the target, and how many decisions the final budget repair changed. The
 aim: counted <= target and within 10 % of it.
 
   python benchmarks/budget_search.py [--targets=0.15,0.3,0.5] [--epochs=10]
+      [--resolution_sampling=all|one]
 """
 
 import argparse
@@ -16,6 +17,7 @@ import math
 import os
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -38,6 +40,9 @@ def main():
   parser.add_argument("--steer", default=None,
                       help="what the budget term prices: expected|argmax "
                       "(default: ResourceLoss's)")
+  parser.add_argument("--resolution_sampling", default="all",
+                      choices=("all", "one"),
+                      help="every resolution's network per step, or one")
   parser.add_argument("--json", default=None, help="also write results here")
   args = parser.parse_args()
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -59,16 +64,22 @@ def main():
         config = dataclasses.replace(config,
                                      entropy_weight=args.entropy_weight)
       job = SearchJob(builtin_spaces.tiny32(), out, epochs=args.epochs,
-                      seed=args.seed, verbose=0, config=config)
+                      seed=args.seed, verbose=0, config=config,
+                      resolution_sampling=args.resolution_sampling)
+      start = time.time()
       r = run_search(job, images)
+      seconds = time.time() - start
     rows.append({"target": target, "expected": r.expected_cost,
                  "probabilities": r.probabilities,
                  "counted": r.counted_cost, "ratio": r.counted_cost / target,
                  "repairs": r.budget_changes, "arch": r.arch.to_dict(),
-                 "entropy": mean_entropy(r.probabilities)})
-    print(f"  target {target}: counted {r.counted_cost:.4f}", file=sys.stderr)
+                 "entropy": mean_entropy(r.probabilities),
+                 "seconds": seconds})
+    print(f"  target {target}: counted {r.counted_cost:.4f}, "
+          f"{r.budget_changes} repaired, {seconds:.0f} s", file=sys.stderr)
   print(f"tiny32 on digits, {args.epochs} epochs ({args.warmup_epochs} "
-        f"warm-up), seed {args.seed}, budget loss.\n")
+        f"warm-up), seed {args.seed}, budget loss, resolution sampling "
+        f"{args.resolution_sampling}.\n")
   print("| target MFLOPs | expected (final distribution) | counted (derived) "
         "| counted / target | decisions repaired | mean entropy (nats) |")
   print("|---:|---:|---:|---:|---:|---:|")

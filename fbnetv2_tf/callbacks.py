@@ -17,6 +17,18 @@ from fbnetv2_tf.search.bilevel import decision_entropy
 from fbnetv2_tf.specs import arch_spec
 from fbnetv2_tf.specs.files import atomic_path, write_atomically
 
+def peak_memory_mb() -> float:
+  """The accelerator's peak memory in use since the process started, when
+  there is a GPU (TensorFlow's allocator statistics), else the process's
+  peak resident memory."""
+  import resource  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  if tf.config.list_logical_devices("GPU"):
+    return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+  # ru_maxrss is in KiB on Linux.
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def non_finite_metrics(logs) -> list[str]:
   """Names of the scalar metrics in Keras ``logs`` that are NaN or inf."""
   return sorted(k for k, v in (logs or {}).items()
@@ -94,7 +106,11 @@ class ArchLogger(keras.callbacks.Callback):
   option probabilities, the epoch's metrics) and logit histograms under
   ``tensorboard/``; ``probabilities.png``, a heatmap of every decision's
   option probabilities; ``arch.json``, the current argmax architecture;
-  ``search_log.jsonl``, one JSON line of metrics and probabilities per epoch.
+  ``search_log.jsonl``, one JSON line of metrics and probabilities per epoch,
+  with the epoch's steps, their time from the end of the first to the end of
+  the last (``step_seconds``: the steady-state step, without the first
+  step's tracing; 0 for a one-step epoch) and the peak memory so far
+  (``peak_memory_mb``: ``peak_memory_mb()``).
   """
 
   def __init__(self, directory: str, heatmap: bool = True):
@@ -102,6 +118,20 @@ class ArchLogger(keras.callbacks.Callback):
     self.directory = directory
     self.heatmap = heatmap
     self._writer = None
+    self._batch_ends = []
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._batch_ends = []
+
+  def on_train_batch_end(self, batch, logs=None):
+    self._batch_ends.append(time.monotonic())
+
+  def _timing(self) -> dict:
+    ends = self._batch_ends
+    return {"steps": len(ends),
+            "step_seconds": ((ends[-1] - ends[0]) / (len(ends) - 1)
+                             if len(ends) > 1 else 0.0),
+            "peak_memory_mb": peak_memory_mb()}
 
   def _summary_writer(self):
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -131,7 +161,8 @@ class ArchLogger(keras.callbacks.Callback):
     arch = net.derive_argmax()
     write_atomically(os.path.join(self.directory, "arch.json"),
                      arch_spec.archs_to_json([arch]))
-    record = {"epoch": epoch + 1, **metrics, "entropy": entropies,
+    record = {"epoch": epoch + 1, **metrics, **self._timing(),
+              "entropy": entropies,
               "probabilities": {n: [round(float(x), 5) for x in p]
                                 for n, p in probabilities.items()}}
     with open(os.path.join(self.directory, "search_log.jsonl"), "a",

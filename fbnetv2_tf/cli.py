@@ -8,6 +8,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import re
 import sys
 from typing import Sequence
 
@@ -80,11 +81,60 @@ def quiet_tensorflow_logs() -> None:
     absl_logging.set_verbosity(absl_logging.WARNING)
 
 
+# TensorFlow's refusal to run an op that has no deterministic kernel while
+# op determinism is on (``training.run_setup.make_deterministic``), in the
+# wordings of its kernels: "A deterministic GPU implementation of X is not
+# currently available", "Deterministic GPU implementation of X not
+# available", "X does not have a deterministic implementation", "X do not
+# yet have a deterministic implementation".
+_NO_DETERMINISTIC_KERNEL = re.compile(
+    r"\bdeterministic (?:GPU |XLA )?implementation", re.I)
+_WHAT_HAS_NONE = (
+    re.compile(r"\bdeterministic (?:GPU |XLA )?implementation of (.+?)"
+               r"(?:,| is | not |\.|$)", re.I | re.M),
+    re.compile(r"^\s*(?:HLO instruction )?(.+?) do(?:es)? not (?:yet )?"
+               r"have a deterministic", re.I | re.M),
+)
+_NODE = re.compile(r"\{\{node ([^}]+)\}\}")
+_EAGER_OP = re.compile(r"\[Op:(?!__)(\w+)\]")
+
+
+def nondeterministic_op(error: BaseException) -> str | None:
+  """What ``error`` says has no deterministic implementation (with its graph
+  node, or its op where it ran eagerly, if the message names one), when
+  ``error`` is TensorFlow's ``UnimplementedError`` or
+  ``InvalidArgumentError`` for that; None for any other error."""
+  tf = sys.modules.get("tensorflow")  # raised by TensorFlow: imported
+  if tf is None or not isinstance(error, (tf.errors.UnimplementedError,
+                                          tf.errors.InvalidArgumentError)):
+    return None
+  message = getattr(error, "message", None) or str(error)
+  if not _NO_DETERMINISTIC_KERNEL.search(message):
+    return None
+  found = [m for m in (p.search(message) for p in _WHAT_HAS_NONE) if m]
+  what = found[0].group(1).strip() if found else "an op"
+  node, op = _NODE.search(message), _EAGER_OP.search(message)
+  if node:
+    return f"{what} (node {node.group(1)})"
+  return f"{what} (op {op.group(1)})" if op else what
+
+
+def determinism_message(what: str) -> str:
+  """The one line a binary prints for :func:`nondeterministic_op`."""
+  if "deterministic" in flags.FLAGS:
+    advice = "rerun with --nodeterministic (results then vary run to run)"
+  else:
+    advice = "TensorFlow's op determinism is on in this process"
+  return (f"{what} has no deterministic implementation on this device; "
+          f"{advice}")
+
+
 def report_user_errors(main):
   """Wraps an ``absl`` main so user mistakes exit 1 with a one-line message.
 
   The binaries take flags only, so stray positional arguments are such a
-  mistake too.
+  mistake too. So is an op without a deterministic kernel under
+  ``--deterministic``: the line names the op and ``--nodeterministic``.
   """
 
   @functools.wraps(main)
@@ -96,6 +146,12 @@ def report_user_errors(main):
     except USER_ERRORS as e:
       message = str(e).splitlines()[0] if str(e) else type(e).__name__
       print(f"error: {message}", file=sys.stderr)
+      sys.exit(1)
+    except Exception as e:  # pylint: disable=broad-except  (re-raised)
+      what = nondeterministic_op(e)
+      if what is None:
+        raise  # a bug: its traceback
+      print(f"error: {determinism_message(what)}", file=sys.stderr)
       sys.exit(1)
 
   return wrapper

@@ -20,8 +20,9 @@ def define_data_flags(default_dataset: str = "digits") -> None:
   """--dataset, --data_dir, --max_train_images: the images to train on."""
   flags.DEFINE_string(
       "dataset", default_dataset,
-      "digits (built in, offline), fashion_mnist, idx, image_folder, or "
-      "tfds:NAME for any TensorFlow Datasets dataset.")
+      "digits (built in, offline), fashion_mnist, idx, image_folder, "
+      "tfrecord (shards of encoded images), or tfds:NAME for any TensorFlow "
+      "Datasets dataset.")
   flags.DEFINE_string(
       "data_dir", None,
       "Where the dataset's files are (IDX folder, image folder, or the tfds "
@@ -31,12 +32,31 @@ def define_data_flags(default_dataset: str = "digits") -> None:
       "max_train_images", None,
       "Train on a deterministic subset of this many images (shorter runs).",
       lower_bound=10)
+  flags.DEFINE_integer(
+      "max_test_images", None,
+      "Evaluate on a deterministic subset of this many test images.",
+      lower_bound=1)
+  flags.DEFINE_enum(
+      "input_pipeline", "auto", ["auto", "memory", "stream"],
+      "memory: decode every image into memory first; stream: keep the "
+      "images of an image_folder, tfrecord or tfds: dataset on disk and "
+      "decode them in parallel as batches are read; auto: stream when the "
+      "decoded images would exceed 4 GiB.")
+  flags.DEFINE_enum(
+      "bad_files", "fail", ["fail", "skip"],
+      "Image files that cannot be decoded: fail names them and stops before "
+      "training, skip names them in one line and leaves them out.")
 
 
 def define_run_flags() -> None:
   """Flags of every training run: batch, seed, output, distribution."""
   flags.DEFINE_integer("epochs", 10, "Training epochs.", lower_bound=1)
   flags.DEFINE_integer("batch_size", 64, "Global batch size.", lower_bound=1)
+  flags.DEFINE_integer(
+      "steps_per_epoch", None,
+      "At most this many steps per epoch (each epoch then trains on another "
+      "random part of the data); default: one pass over the training "
+      "images.", lower_bound=1)
   flags.DEFINE_integer("seed", 0, "Seeds initialisation, data order, "
                        "augmentation and Gumbel noise.")
   flags.DEFINE_string("output_dir", None,
@@ -53,6 +73,25 @@ def define_run_flags() -> None:
   flags.DEFINE_integer("verbose", 2, "Keras fit verbosity: 0 silent, 1 "
                        "progress bar, 2 one line per epoch.", lower_bound=0,
                        upper_bound=2)
+
+
+def define_compute_flags() -> None:
+  """--precision, --jit_compile, --deterministic: how a training run
+  computes (search and train)."""
+  flags.DEFINE_enum(
+      "precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
+      "Keras dtype policy of the model: float32, or variables in float32 and "
+      "activations in float16 (with loss scaling) or bfloat16. Architecture "
+      "logits, the expected cost and the classifier's logits stay float32.")
+  flags.DEFINE_boolean("jit_compile", False,
+                       "Compile the train step with XLA (needs "
+                       "--nodeterministic: Keras compiles without XLA under "
+                       "op determinism).")
+  flags.DEFINE_boolean(
+      "deterministic", True,
+      "TensorFlow's op determinism on and Grappler off, so that a run and a "
+      "resumed run repeat bit for bit (seeds are set either way); "
+      "--nodeterministic where an op has no deterministic GPU kernel.")
 
 
 def define_runner_flags() -> None:

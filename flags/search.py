@@ -8,6 +8,7 @@ from . import common
 def define_search_flags() -> None:
   common.define_data_flags()
   common.define_run_flags()
+  common.define_compute_flags()
   common.define_derive_flags()
   flags.DEFINE_enum("derive", "argmax", ["argmax", "evaluate"],
                     "argmax: every decision's most likely option, fitted "
@@ -78,6 +79,12 @@ def define_search_flags() -> None:
                     "sharpens as the temperature falls (FBNetV2); hard: "
                     "straight-through, each example trains one sampled "
                     "child (slower to train in short searches).")
+  flags.DEFINE_enum("resolution_sampling", "all", ["all", "one"],
+                    "all: each step runs the supernet at every resolution "
+                    "option of the space and mixes the logits by the "
+                    "decision's weights; one: each step runs it once, at "
+                    "one sampled resolution (one network's compute instead "
+                    "of sum (size / largest)^2 of them).")
   flags.DEFINE_float("temperature", 5.0,
                      "Gumbel temperature of the warm-up and the first "
                      "architecture epoch.", lower_bound=0)

@@ -8,6 +8,7 @@ from . import common
 def define_train_flags() -> None:
   common.define_data_flags()
   common.define_run_flags()
+  common.define_compute_flags()
   flags.DEFINE_string(
       "arch", None,
       "The model to train: an arch.json written by tools/search.py, a zoo "

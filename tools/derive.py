@@ -61,7 +61,8 @@ def main(argv):
   from fbnetv2_tf.training import derive_job  # pylint: disable=g-import-not-at-top
   search_flags = read_json(searched)
   # The search's numerics, so that its own target derives its arch.json.
-  run_setup.make_deterministic(search_flags["seed"])
+  run_setup.make_deterministic(search_flags["seed"],
+                               search_flags.get("deterministic", True))
   described = derive_job.search_description(FLAGS.search_dir)
   metric = FLAGS.metric or described["metric"]
   lut = FLAGS.lut or search_flags.get("lut")
@@ -75,7 +76,10 @@ def main(argv):
                              search_flags.get("data_dir"),
                              space.max_input_size,
                              search_flags.get("max_train_images"),
-                             search_flags["seed"])
+                             search_flags["seed"],
+                             search_flags.get("input_pipeline", "memory"),
+                             search_flags.get("bad_files", "fail"),
+                             search_flags.get("max_test_images"))
   table = None
   if metric == "latency_ms":
     from fbnetv2_tf.lut.table_file import load_for_search  # pylint: disable=g-import-not-at-top

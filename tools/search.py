@@ -82,16 +82,18 @@ def main(argv):
   from fbnetv2_tf.lut.table_file import load_for_search  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.training import search_job  # pylint: disable=g-import-not-at-top
   strategy = run_setup.strategy(FLAGS.strategy, FLAGS.cpu_replicas)
-  data = run_setup.load_data(FLAGS.dataset, FLAGS.data_dir,
-                             space.max_input_size, FLAGS.max_train_images,
-                             FLAGS.seed)
+  data = run_setup.load_data_from_flags(FLAGS, space.max_input_size)
   table = (load_for_search(FLAGS.lut, space, data.image_shape[2],
                            data.num_classes) if FLAGS.lut else None)
   job = search_job.SearchJob(
       space=space, output_dir=FLAGS.output_dir, epochs=FLAGS.epochs,
       batch_size=FLAGS.batch_size, seed=FLAGS.seed,
+      steps_per_epoch=FLAGS.steps_per_epoch,
       config=config, latency_table=table,
       strategy=strategy, verbose=FLAGS.verbose, gumbel_mode=FLAGS.gumbel_mode,
+      resolution_sampling=FLAGS.resolution_sampling,
+      precision=FLAGS.precision, jit_compile=FLAGS.jit_compile,
+      deterministic=FLAGS.deterministic,
       derive=cli.flag_definitions("common").derive_config_from_flags(
           FLAGS, FLAGS.derive))
   # Only a run that passes every check is recorded (a mistake must not
@@ -101,7 +103,8 @@ def main(argv):
                          cli.flag_defaults())
   print(f"Searching {space.name} ({space.num_architectures():.3g} "
         f"architectures) on {data.name}: {len(data.train_labels)} training "
-        f"images, {FLAGS.epochs} epochs ({config.warmup_epochs} warm-up).")
+        f"images{' (streamed)' if data.streamed else ''}, {FLAGS.epochs} "
+        f"epochs ({config.warmup_epochs} warm-up).")
   result = search_job.run_search(job, data)
   unit = search_job.preflight.UNITS[loss.metric]
   print(f"\nDerived architecture:\n  {to_arch_string(result.arch)}")

@@ -29,12 +29,14 @@ def main(argv):
   from fbnetv2_tf.cost.counting import count_arch  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.training import child  # pylint: disable=g-import-not-at-top
   strategy = run_setup.strategy(FLAGS.strategy, FLAGS.cpu_replicas)
-  data = run_setup.load_data(FLAGS.dataset, FLAGS.data_dir, arch.input_size,
-                             FLAGS.max_train_images, FLAGS.seed)
+  data = run_setup.load_data_from_flags(FLAGS, arch.input_size)
   job = child.TrainJob(
       output_dir=FLAGS.output_dir, epochs=FLAGS.epochs,
       batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
-      seed=FLAGS.seed, strategy=strategy, verbose=FLAGS.verbose)
+      steps_per_epoch=FLAGS.steps_per_epoch,
+      seed=FLAGS.seed, strategy=strategy, verbose=FLAGS.verbose,
+      precision=FLAGS.precision, jit_compile=FLAGS.jit_compile,
+      deterministic=FLAGS.deterministic)
   child.check_job(arch, data, job)  # before flags.json, as in search
   run_setup.record_flags(FLAGS.output_dir, FLAGS.flag_values_dict(),
                          cli.flag_defaults())

@@ -48,7 +48,9 @@ class ChannelMask(keras.layers.Layer):
     return ops.reshape(masks, (-1, 1, 1, self.max_channels))
 
   def call(self, inputs, weights):
-    return inputs * self.mask(weights)
+    # The mask is computed from the weights as given (float32 decision
+    # weights stay float32), then meets the inputs in their dtype.
+    return inputs * ops.cast(self.mask(weights), inputs.dtype)
 
   def effective_channels(self, weights):
     """``sum_i g_i c_i``, the width the cost model charges."""

@@ -19,7 +19,10 @@ class ClassifierHead(composite.CompositeBlock):
     self.pool = keras.layers.GlobalAveragePooling2D(name=f"{n}_pool")
     self.dropout = (keras.layers.Dropout(dropout_rate, name=f"{n}_dropout")
                     if dropout_rate else None)
-    self.fc = keras.layers.Dense(num_classes, name=f"{n}_fc")
+    # Float32 logits under a mixed-precision policy, so that the softmax and
+    # the loss see float32 (Keras' advice for the last layer); under float32
+    # nothing changes.
+    self.fc = keras.layers.Dense(num_classes, dtype="float32", name=f"{n}_fc")
 
   def forward(self, x, training=None):
     x = self.pool(x)

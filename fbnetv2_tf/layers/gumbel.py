@@ -41,6 +41,11 @@ class ArchDecision(keras.layers.Layer):
   """
 
   def __init__(self, num_options, mode=SOFT, seed=None, **kwargs):
+    # Float32 under any mixed-precision policy: the Gumbel sample, the
+    # softmax and the expected cost built from them keep float32 precision
+    # (in bfloat16 a probability above 0.5 moves in steps of 1/256). The
+    # blocks cast the weights to their compute dtype where they meet.
+    kwargs.setdefault("dtype", "float32")
     super().__init__(**kwargs)
     if num_options < 2:
       raise ValueError(f"a decision needs >= 2 options, got {num_options}")

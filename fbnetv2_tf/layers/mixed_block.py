@@ -38,7 +38,10 @@ class MixedBlock(keras.layers.Layer):
       g = weights[..., t]
       if len(weights.shape) == 2:
         g = ops.reshape(g, (-1, 1, 1, 1))
-      y = g * candidate(inputs, training=training, **kwargs)
+      y = candidate(inputs, training=training, **kwargs)
+      # The (float32) decision weights in the activations' dtype under mixed
+      # precision; a no-op under float32.
+      y = ops.cast(g, y.dtype) * y
       total = y if total is None else total + y
     return total
 

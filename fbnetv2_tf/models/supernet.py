@@ -22,6 +22,10 @@ the derived child given the supernet's weights sliced to its widths
   (a shared full-resolution lattice would feed a low-resolution branch
   mostly full-resolution features while the weights are soft), at a compute
   of ``sum_j (size_j / largest)^2`` of one network, as the lattice has.
+  With ``resolution_sampling="one"`` a step runs one of them instead: the
+  option of a Gumbel-max sample of the resolution decision, its logits
+  scaled by a straight-through factor ``w_j / stop_gradient(w_j)`` (value
+  1) so that the decision's logits still get a gradient (docs/method.md).
 """
 
 from __future__ import annotations
@@ -43,6 +47,11 @@ from fbnetv2_tf.specs import ops as spec_ops
 from fbnetv2_tf.specs.search_space import RESOLUTION, SearchSpace
 from fbnetv2_tf.specs.space_plan import (BlockPlan, CandidatePlan, SpacePlan,
                                          plan_space)
+
+# How a step treats the resolution decision (``SupernetNetwork``).
+ALL_RESOLUTIONS = "all"  # every option's network, logits mixed by weight
+ONE_RESOLUTION = "one"   # one sampled option's network per step
+RESOLUTION_SAMPLINGS = (ALL_RESOLUTIONS, ONE_RESOLUTION)
 
 
 def layer_name(decision: str) -> str:
@@ -125,11 +134,21 @@ class SupernetNetwork(keras.Model):
       the supernet is not built yet).
     mode: Gumbel-softmax mode of every decision (soft, hard, argmax).
     seed: seed of the Gumbel noise.
+    resolution_sampling: ``"all"``: a step runs the network at every
+      resolution option and mixes the logits by the decision's weights;
+      ``"one"``: it runs the network once, at the option of one Gumbel-max
+      sample of the resolution decision for the whole batch (a step of
+      fbnetv2_f costs one network instead of 2.57). Both compute the same
+      logits under one-hot weights.
   """
 
   def __init__(self, space, num_classes=10, input_channels=3, mode="soft",
-               seed=None, **kwargs):
+               seed=None, resolution_sampling=ALL_RESOLUTIONS, **kwargs):
     super().__init__(**kwargs)
+    if resolution_sampling not in RESOLUTION_SAMPLINGS:
+      raise ValueError(f"unknown resolution_sampling {resolution_sampling!r}; "
+                       f"known: {', '.join(RESOLUTION_SAMPLINGS)}")
+    self.resolution_sampling = resolution_sampling
     if isinstance(space, SearchSpace):
       space = space.to_dict()
     self.space_config = dict(space)
@@ -210,8 +229,13 @@ class SupernetNetwork(keras.Model):
   def sample_weights(self, batch_size=None) -> dict[str, Any]:
     """Option weights of every decision for one step (Gumbel-softmax): one
     vector per decision, or ``[batch_size, options]`` with a sample per
-    example."""
-    return {name: d(batch_size=batch_size)
+    example. With one resolution per step, the resolution decision is one
+    sample for the whole batch (``[1, options]``), since the batch runs at
+    one size."""
+    one = (self.resolution_sampling == ONE_RESOLUTION
+           and batch_size is not None)
+    return {name: (d()[None, :] if one and name == RESOLUTION
+                   else d(batch_size=batch_size))
             for name, d in self.decisions.items()}
 
   def _block_forward(self, i: int, x, w, training):
@@ -265,12 +289,40 @@ class SupernetNetwork(keras.Model):
     w = {name: _batched(v) for name, v in weights.items()}
     if RESOLUTION not in w:
       return self._network(images, w, training)
+    if self.resolution_sampling == ONE_RESOLUTION:
+      return self._one_resolution(images, w, training)
     total = None
     for j, size in enumerate(self.space.input_sizes):
       y = w[RESOLUTION][:, j:j + 1] * self._network(
           resize_input(images, size), w, training)
       total = y if total is None else total + y
     return total
+
+  def _one_resolution(self, images, w, training):
+    """The network at one resolution option: the argmax of the weights
+    (averaged over the batch where they are per example), its logits
+    scaled straight through by ``w_j / stop_gradient(w_j)``: the value is
+    the branch's logits, and the decision gets a gradient through ``w_j``.
+    Under one-hot weights this equals the mix of every option exactly."""
+    r = ops.mean(w[RESOLUTION], axis=0)  # one row: exactly that row
+    j = ops.argmax(r)
+    # Each branch resizes to its own size (shapes differ between branches,
+    # the logits' do not); only the taken branch runs, under tf.function
+    # too, with its BatchNorm updates. keras.ops.switch lowers to
+    # Switch/Merge, inside the step's graph. A Case op left unlowered (its
+    # branch a function of its own) took 1.7x the time and 1.5x the live
+    # memory of a one-resolution supernet's weight step (tiny32, batch 64,
+    # the branch at 32 px) against 1.2x and 1.2x lowered, and its logits
+    # were a few ulp off those of every resolution (oneDNN's graph rewrite
+    # treats a function body apart).
+    branches = [
+        (lambda size: lambda: self._network(resize_input(images, size), w,
+                                            training))(size)
+        for size in self.space.input_sizes]
+    logits = ops.switch(j, branches)
+    w_j = ops.take(r, j)
+    # w_j is the largest of the row, at least 1 / options: never 0 / 0.
+    return logits * ops.cast(w_j / ops.stop_gradient(w_j), logits.dtype)
 
   def call(self, inputs, training=None):
     return self.forward(inputs, self.sample_weights(ops.shape(inputs)[0]),
@@ -291,7 +343,8 @@ class SupernetNetwork(keras.Model):
     return {**super().get_config(), "space": self.space_config,
             "num_classes": self.num_classes,
             "input_channels": self.input_channels, "mode": self.mode,
-            "seed": self.seed}
+            "seed": self.seed,
+            "resolution_sampling": self.resolution_sampling}
 
   def build(self, input_shape=None):
     """Creates every variable by running the network once on zeros."""

@@ -14,7 +14,10 @@ architecture split (``((x_w, x_a), (y_w, y_a))``, as
 Both samples are drawn per example (``ArchDecision``): a batch of 64 trains
 and scores 64 children (or blends) instead of one. Losses are divided by the
 number of replicas so that the optimizers' sum over replicas is the mean over
-the global batch (``tf.distribute``).
+the global batch (``tf.distribute``). Under ``mixed_float16`` both optimizers
+are ``LossScaleOptimizer``s (``Supernet.compile``): each loss is scaled before
+its gradient, and ``apply`` unscales it and skips a step whose gradients
+overflowed; any other optimizer's ``scale_loss`` returns the loss as it is.
 """
 
 from __future__ import annotations
@@ -110,7 +113,7 @@ class BilevelStep:
       weights = self.weight_sampler(ops.shape(images)[0])
       logits = net.forward(images, weights, training=True)
       ce = _cross_entropy(labels, logits)
-      scaled = ce * _replica_scale()
+      scaled = net.optimizer.scale_loss(ce * _replica_scale())
     grads = tape.gradient(scaled, net.weight_variables)
     net.optimizer.apply(grads, net.weight_variables)
     self.trackers["loss"].update_state(ce)
@@ -139,7 +142,7 @@ class BilevelStep:
       loss = self.loss(ce, cost, multiplier)
       if self.config.entropy_weight:
         loss += self.config.entropy_weight * self._mean_entropy()
-      scaled = loss * _replica_scale()
+      scaled = self.arch_optimizer.scale_loss(loss * _replica_scale())
     grads = tape.gradient(scaled, net.arch_variables)
     # A decision the loss does not reach (e.g. CE cut in an ablation, no
     # cost term) gets a zero gradient rather than failing the step.

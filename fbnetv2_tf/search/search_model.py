@@ -42,7 +42,15 @@ class Supernet(SupernetNetwork):
         learning rate (None: constant).
       latency_table: a LatencyTable, for the ``latency_ms`` metric.
       arch_optimizer: the logits' optimizer (default: the config's Adam).
-      **kwargs: passed to ``keras.Model.compile`` (e.g. ``steps_per_execution``).
+      **kwargs: passed to ``keras.Model.compile`` (e.g. ``steps_per_execution``,
+        ``jit_compile``).
+
+    Under a ``mixed_float16`` policy (the supernet's, from when it was made)
+    Keras wraps the weights' optimizer in a ``LossScaleOptimizer``, and this
+    method wraps the logits' optimizer likewise (unless
+    ``auto_scale_loss=False``): the cross-entropy's gradient reaches the
+    logits through float16 activations too. The logits and the inner
+    optimizer's slots stay float32.
     """
     if isinstance(optimizer, SearchConfig):
       raise TypeError("Supernet.compile takes the SearchConfig as "
@@ -54,9 +62,15 @@ class Supernet(SupernetNetwork):
     kwargs.setdefault("jit_compile", False)
     super().compile(
         optimizer=optimizer or config.weight_optimizer(total_steps), **kwargs)
-    self.bilevel = bilevel.BilevelStep(
-        self, arch_optimizer or config.arch_optimizer(), config,
-        latency_table)
+    arch_optimizer = arch_optimizer or config.arch_optimizer()
+    if (self.dtype_policy.name == "mixed_float16"
+        and kwargs.get("auto_scale_loss", True)
+        and not isinstance(arch_optimizer,
+                           keras.optimizers.LossScaleOptimizer)):
+      arch_optimizer = keras.optimizers.LossScaleOptimizer(
+          arch_optimizer, name="arch_loss_scale_optimizer")
+    self.bilevel = bilevel.BilevelStep(self, arch_optimizer, config,
+                                       latency_table)
 
   def get_compile_config(self):
     # Optimizers and the resource loss belong to a search run, which

@@ -19,6 +19,9 @@ Modes (``SearchConfig.child_sampling``):
 - ``sandwich``: of the child examples, a quarter train the dearest child of
   the space, a quarter the cheapest (counted MFLOPs, exactly, by
   ``search.cost_range``), the rest uniform children.
+
+A supernet that runs one resolution per step (``resolution_sampling="one"``)
+draws the resolution once for the whole batch; the children share it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
+from fbnetv2_tf.models.supernet import ONE_RESOLUTION
 from fbnetv2_tf.search.config import CHILD_SAMPLINGS, SANDWICH, UNIFORM
+from fbnetv2_tf.specs.search_space import RESOLUTION
 
 
 class WeightSampler:
@@ -60,6 +65,11 @@ class WeightSampler:
         ops.round(self.share * ops.cast(batch_size, "float32")), "int32")
     weights = {}
     for name, decision in net.decisions.items():
+      if name == RESOLUTION and net.resolution_sampling == ONE_RESOLUTION:
+        # One resolution sample for the whole batch, which runs at one
+        # size: the children share it.
+        weights[name] = blends[name]
+        continue
       child = decision.uniform_one_hot(batch_size)
       if self.sampling == SANDWICH:
         dearest, cheapest = self._one_hots(name)

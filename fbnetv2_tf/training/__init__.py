@@ -8,6 +8,8 @@
   exactly.
 - ``preflight``: the checks a run passes before its first step and before
   it writes anything.
+- ``precision``: float32 or mixed precision, the dtype policy a job holds
+  while it builds its model.
 - ``run_setup``: what every training binary does before it trains: record
   its settings, refuse to resume under other ones, make runs repeatable.
 - ``strategy``: strategy names to ``tf.distribute`` strategies.

@@ -17,7 +17,9 @@ from fbnetv2_tf import data as data_lib
 from fbnetv2_tf.specs.arch_spec import ArchSpec
 from fbnetv2_tf.specs.files import atomic_path, write_atomically
 from fbnetv2_tf.training import checkpoint
+from fbnetv2_tf.training import precision as precisions
 from fbnetv2_tf.training import preflight
+from fbnetv2_tf.training import run_setup
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,8 +34,17 @@ class TrainJob:
     momentum: SGD momentum.
     weight_decay: decoupled weight decay.
     seed: seeds initialisation, data order and augmentation.
+    steps_per_epoch: at most this many steps per epoch (None: one pass
+      over the training images).
     strategy: a ``tf.distribute`` strategy (None: the default one).
     verbose: ``fit`` verbosity.
+    precision: ``float32``, ``mixed_float16`` (with loss scaling) or
+      ``mixed_bfloat16``: the dtype policy the child is built and trained
+      under (``training.precision``); the saved model is float32 either way.
+    jit_compile: compile the train step with XLA (needs
+      ``deterministic=False``, as for ``SearchJob``).
+    deterministic: TensorFlow's op determinism on and Grappler off
+      (``run_setup.make_deterministic``); seeds are set either way.
   """
 
   output_dir: str
@@ -43,8 +54,12 @@ class TrainJob:
   momentum: float = 0.9
   weight_decay: float = 1e-4
   seed: int = 0
+  steps_per_epoch: int | None = None
   strategy: object = None
   verbose: int = 1
+  precision: str = "float32"
+  jit_compile: bool = False
+  deterministic: bool = True
 
 
 @dataclasses.dataclass
@@ -58,6 +73,8 @@ class TrainResult:
 
 def check_job(arch: ArchSpec, data, job: TrainJob) -> None:
   """What can fail before the first step, checked without writing."""
+  precisions.check(job.precision)
+  precisions.check_jit_compile(job.jit_compile, job.deterministic)
   preflight.check_image_size(data, arch.input_size, arch.name)
   preflight.check_batch_size(job.batch_size, len(data.train_labels),
                              "training set")
@@ -75,6 +92,8 @@ def fit_model(model, data, job: TrainJob, strategy=None):
   strategy = strategy or tf.distribute.get_strategy()
   os.makedirs(job.output_dir, exist_ok=True)
   steps = len(data.train_labels) // job.batch_size
+  if job.steps_per_epoch is not None:
+    steps = min(steps, job.steps_per_epoch)
   with strategy.scope():
     schedule = keras.optimizers.schedules.CosineDecay(
         job.learning_rate, decay_steps=job.epochs * steps)
@@ -82,13 +101,14 @@ def fit_model(model, data, job: TrainJob, strategy=None):
         optimizer=keras.optimizers.SGD(schedule, momentum=job.momentum,
                                        weight_decay=job.weight_decay),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"], jit_compile=False)
+        metrics=["accuracy"], jit_compile=job.jit_compile)
     model.optimizer.build(model.trainable_variables)
   history = checkpoint.resumable_fit(
       model, job.output_dir, lambda: [model.optimizer],
       lambda first_epoch: data_lib.train_dataset(
           data.train_images, data.train_labels, job.batch_size, job.seed,
-          job.epochs, first_epoch=first_epoch, flip=data.flip)[0],
+          job.epochs, first_epoch=first_epoch, flip=data.flip,
+          max_steps=steps)[0],
       job.epochs, steps, "training", verbose=job.verbose)
   test = data_lib.eval_dataset(data.test_images, data.test_labels,
                                job.batch_size)
@@ -99,17 +119,29 @@ def fit_model(model, data, job: TrainJob, strategy=None):
 def train_child(arch: ArchSpec, data, job: TrainJob) -> TrainResult:
   """Trains ``arch`` on ``data`` (an ``ImageData`` at the arch's input size)
   and evaluates it on the test split."""
-  import keras  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.models.child_model import build_child_model  # pylint: disable=g-import-not-at-top
   check_job(arch, data, job)
   strategy = job.strategy or tf.distribute.get_strategy()
-  keras.utils.set_random_seed(job.seed)
+  run_setup.make_deterministic(job.seed, job.deterministic)
   os.makedirs(job.output_dir, exist_ok=True)
-  with strategy.scope():
-    model = build_child_model(arch, data.num_classes,
-                              input_channels=data.image_shape[2])
+
+  def build():
+    return build_child_model(arch, data.num_classes,
+                             input_channels=data.image_shape[2])
+
+  # The policy only while the model is made (Keras' compile then wraps the
+  # optimizer in a LossScaleOptimizer under mixed_float16).
+  with precisions.applied(job.precision), strategy.scope():
+    model = build()
   history, loss, accuracy = fit_model(model, data, job, strategy)
+  if job.precision != precisions.FLOAT32:
+    # A saved child is float32 whatever it trained under (its variables
+    # were float32 all along): exports and later runs load float32 layers.
+    trained = model
+    with precisions.applied(precisions.FLOAT32):
+      model = build()
+    model.set_weights(trained.get_weights())
   model_path = os.path.join(job.output_dir, f"{arch.name}.keras")
   with atomic_path(model_path) as tmp:
     model.save(tmp)

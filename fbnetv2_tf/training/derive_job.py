@@ -79,7 +79,10 @@ def load_supernet(search_dir: str):
   net = Supernet(SearchSpace.from_dict(described["space"]),
                  num_classes=described["num_classes"],
                  input_channels=described["input_channels"],
-                 seed=described["seed"], mode=described["gumbel_mode"])
+                 seed=described["seed"], mode=described["gumbel_mode"],
+                 # Searches from before the option ran every resolution.
+                 resolution_sampling=described.get("resolution_sampling",
+                                                   "all"))
   net.build_for_input()
   checkpoint.restore_model(os.path.join(search_dir, checkpoint.CHECKPOINT),
                            net)

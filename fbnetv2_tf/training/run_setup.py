@@ -45,13 +45,27 @@ def record_flags(output_dir: str, values: Mapping[str, Any],
 
 
 def load_data(dataset: str, data_dir: str | None, image_size: int,
-              max_train_images: int | None, seed: int):
-  """The dataset at ``image_size`` px, optionally a deterministic subset."""
+              max_train_images: int | None, seed: int,
+              input_pipeline: str = "memory", bad_files: str = "fail",
+              max_test_images: int | None = None):
+  """The dataset at ``image_size`` px, in memory or streamed, optionally a
+  deterministic subset of its train and test splits."""
   from fbnetv2_tf import data as data_lib  # pylint: disable=g-import-not-at-top
-  data = data_lib.load_dataset(dataset, data_dir, image_size=image_size)
-  if max_train_images is not None:
-    data = data.subset(max_train=max_train_images, seed=seed)
+  data = data_lib.load_dataset(dataset, data_dir, image_size=image_size,
+                               pipeline=input_pipeline, bad_files=bad_files)
+  if max_train_images is not None or max_test_images is not None:
+    data = data.subset(max_train=max_train_images, max_test=max_test_images,
+                       seed=seed)
   return data
+
+
+def load_data_from_flags(values, image_size: int):
+  """``load_data`` with the data flags (``flags.common.define_data_flags``)
+  of a binary; ``values`` is absl's FLAGS."""
+  return load_data(values.dataset, values.data_dir, image_size,
+                   values.max_train_images, values.seed,
+                   values.input_pipeline, values.bad_files,
+                   values.max_test_images)
 
 
 def strategy(name: str, cpu_replicas: int | None):
@@ -62,8 +76,10 @@ def strategy(name: str, cpu_replicas: int | None):
   return strategies.make_strategy(name)
 
 
-def make_deterministic(seed: int) -> None:
-  """Seeds every generator and fixes TensorFlow's numerics for this process.
+def make_deterministic(seed: int, deterministic: bool = True) -> None:
+  """Seeds every generator and, if ``deterministic``, fixes TensorFlow's
+  numerics for this process; otherwise puts TensorFlow's defaults back (a
+  faster kernel may then be picked, and results vary in their last bits).
 
   Op determinism alone is not enough for a search that is resumed or runs
   next to another process: Grappler, the graph optimiser, rewrote the
@@ -72,10 +88,21 @@ def make_deterministic(seed: int) -> None:
   epoch, and a short search amplifies that into a different argmax). With
   its meta-optimiser off the killed-and-resumed, the concurrent and the
   uninterrupted runs matched bit for bit, and the search was no slower.
+
+  Some ops have no deterministic kernel on GPUs; with determinism on,
+  TensorFlow then raises rather than run them (``cli`` turns that into one
+  line).
   """
   import keras  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from tensorflow.python.framework import config as tf_config  # pylint: disable=g-import-not-at-top,g-direct-tensorflow-import
   keras.utils.set_random_seed(seed)
-  tf.config.experimental.enable_op_determinism()
+  if deterministic:
+    tf.config.experimental.enable_op_determinism()
+  else:
+    # TensorFlow exports no public switch back; without it a later job of
+    # the same process (a test, a benchmark's next run) would inherit the
+    # earlier one's setting.
+    tf_config.disable_op_determinism()
   tf.config.optimizer.set_experimental_options(
-      {"disable_meta_optimizer": True})
+      {"disable_meta_optimizer": deterministic})

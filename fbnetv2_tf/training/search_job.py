@@ -29,6 +29,7 @@ from fbnetv2_tf.specs import arch_spec
 from fbnetv2_tf.specs.files import write_atomically
 from fbnetv2_tf.specs.search_space import SearchSpace
 from fbnetv2_tf.training import checkpoint
+from fbnetv2_tf.training import precision as precisions
 from fbnetv2_tf.training import preflight
 from fbnetv2_tf.training import run_setup
 
@@ -42,6 +43,8 @@ class SearchJob:
     output_dir: where logs, checkpoints and the result go.
     epochs: search epochs, warm-up included.
     batch_size: global batch of each split per step.
+    steps_per_epoch: at most this many steps per epoch (None: one pass over
+      the weight split).
     seed: seeds weights, Gumbel noise, data order and augmentation.
     config: optimizers, warm-up, temperature schedule and resource loss.
     latency_table: a LatencyTable, for the ``latency_ms`` metric.
@@ -52,12 +55,25 @@ class SearchJob:
       runs one sampled child; trains far slower at first, see README).
     derive: how the finished search picks its architecture (argmax, or by
       evaluating candidates on the architecture split).
+    resolution_sampling: ``all`` (each step runs the network at every
+      resolution option and mixes the logits) or ``one`` (each step runs
+      one sampled resolution; ``models.supernet``).
+    precision: ``float32``, ``mixed_float16`` (with loss scaling) or
+      ``mixed_bfloat16``: the dtype policy the supernet is built under
+      (``training.precision``); logits and cost stay float32.
+    jit_compile: compile the search step with XLA (needs
+      ``deterministic=False``: Keras does not compile with XLA under op
+      determinism).
+    deterministic: TensorFlow's op determinism on and Grappler off
+      (``run_setup.make_deterministic``), so that a run, and a resumed run,
+      repeat bit for bit; seeds are set either way.
   """
 
   space: SearchSpace
   output_dir: str
   epochs: int = 10
   batch_size: int = 64
+  steps_per_epoch: int | None = None
   seed: int = 0
   config: SearchConfig = SearchConfig()
   latency_table: Any = None
@@ -65,6 +81,10 @@ class SearchJob:
   verbose: int = 1
   gumbel_mode: str = "soft"
   derive: DeriveConfig = DeriveConfig()
+  resolution_sampling: str = "all"
+  precision: str = "float32"
+  jit_compile: bool = False
+  deterministic: bool = True
 
 
 @dataclasses.dataclass
@@ -97,13 +117,16 @@ class SearchResult:
 def _build(job: SearchJob, data, steps_per_epoch: int):
   """The compiled supernet under the job's strategy."""
   from fbnetv2_tf.search.search_model import Supernet  # pylint: disable=g-import-not-at-top  (TensorFlow)
-  with job.strategy.scope():
+  # The policy only while the supernet is made (its layers keep it).
+  with precisions.applied(job.precision), job.strategy.scope():
     net = Supernet(job.space, num_classes=data.num_classes,
                    input_channels=data.image_shape[2], seed=job.seed,
-                   mode=job.gumbel_mode)
+                   mode=job.gumbel_mode,
+                   resolution_sampling=job.resolution_sampling)
     net.compile(search_config=job.config,
                 total_steps=job.epochs * steps_per_epoch,
-                latency_table=job.latency_table)
+                latency_table=job.latency_table,
+                jit_compile=job.jit_compile)
     net.build_for_input()
     net.bilevel.build_optimizers()
   return net
@@ -118,6 +141,15 @@ def check_job(job: SearchJob, data) -> None:
   step, checked without writing anything: image size, batch size against
   the weight split, the budget against the space's cheapest and dearest
   child, the output directory."""
+  precisions.check(job.precision)
+  precisions.check_jit_compile(job.jit_compile, job.deterministic)
+  if job.jit_compile and len(job.space.input_sizes) > 1:
+    # Measured: the supernet's antialiased resize (ScaleAndTranslate) has no
+    # XLA kernel, so the first step would fail halfway through fit.
+    raise UserError(f"jit_compile cannot compile the space "
+                    f"{job.space.name!r}: XLA has no kernel for the resize "
+                    "of its resolution decision (a space with one input "
+                    "size compiles)")
   preflight.check_image_size(data, job.space.max_input_size,
                              f"the space {job.space.name!r}")
   weight_split, _ = data_lib.split_for_search(data, job.seed)
@@ -142,10 +174,12 @@ def run_search(job: SearchJob, data, step_hook=None) -> SearchResult:
   from fbnetv2_tf import callbacks as cb  # pylint: disable=g-import-not-at-top
   check_job(job, data)
   job = dataclasses.replace(job, strategy=job.strategy or tf.distribute.get_strategy())
-  run_setup.make_deterministic(job.seed)
+  run_setup.make_deterministic(job.seed, job.deterministic)
   os.makedirs(job.output_dir, exist_ok=True)
   weight_split, arch_split = data_lib.split_for_search(data, job.seed)
   steps = len(weight_split[1]) // job.batch_size
+  if job.steps_per_epoch is not None:
+    steps = min(steps, job.steps_per_epoch)
   net = _build(job, data, steps)
   if step_hook is not None:
     step_hook(net.bilevel)
@@ -155,7 +189,7 @@ def run_search(job: SearchJob, data, step_hook=None) -> SearchResult:
       net, job.output_dir, lambda: _optimizers(net),
       lambda first_epoch: data_lib.search_dataset(
           weight_split, arch_split, job.batch_size, job.seed, job.epochs,
-          first_epoch=first_epoch, flip=data.flip)[0],
+          first_epoch=first_epoch, flip=data.flip, max_steps=steps)[0],
       job.epochs, steps, "search",
       callbacks=[cb.ArchLogger(job.output_dir)],
       validation_data=test, verbose=job.verbose)
@@ -227,7 +261,9 @@ def supernet_description(job: SearchJob, net) -> dict:
   loss: ResourceLoss = job.config.loss
   return {"space": job.space.to_dict(), "num_classes": net.num_classes,
           "input_channels": net.input_channels, "seed": job.seed,
-          "gumbel_mode": job.gumbel_mode, "metric": loss.metric,
+          "gumbel_mode": job.gumbel_mode,
+          "resolution_sampling": job.resolution_sampling,
+          "metric": loss.metric,
           "target": loss.target if loss.form == "budget" else None,
           "band": loss.band}
 

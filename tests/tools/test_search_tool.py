@@ -31,6 +31,8 @@ QUICK = ("--max_train_images=320", "--batch_size=32", "--verbose=0")
     (("--target_ms=3",), ("--lut",)),
     (("--space=tiny99", "--target_mflops=1"), ("unknown search space 'tiny99'",)),
     (("--target_mflops=1", "stray"), ("unexpected arguments: stray",)),
+    (("--jit_compile", "--nodeterministic", "--target_mflops=0.3"),
+     ("XLA has no kernel", "tiny32")),
 ])
 def test_bad_search_arguments_are_one_line_errors(tmp_path, args, fragments):
   result = run_tool("search", f"--output_dir={tmp_path}/out", *args)
@@ -181,3 +183,50 @@ def test_a_corrected_rerun_after_a_typo_runs_and_shows_no_tensorflow_logs(
   noise = [l for l in (fixed.stderr + fixed.stdout).splitlines()
            if cxx_log.search(l)]
   assert not noise, noise
+
+
+def _folder_with_corrupt_files(root, per_class=12):
+  """A 32 px image folder of three classes with two files that do not
+  decode (one garbage, one cut short)."""
+  from PIL import Image  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(0)
+  for name in ("a", "b", "c"):
+    (root / name).mkdir(parents=True)
+    for i in range(per_class):
+      Image.fromarray(rng.integers(0, 256, (32, 32), np.uint8)).save(
+          root / name / f"{i:02d}.png")
+  (root / "a" / "garbage.png").write_bytes(b"\x89PNG not really")
+  whole = (root / "b" / "00.png").read_bytes()
+  (root / "b" / "cut.png").write_bytes(whole[:len(whole) // 3])
+  return root
+
+
+def test_a_folder_with_corrupt_files_stops_in_one_line_naming_them(tmp_path):
+  root = _folder_with_corrupt_files(tmp_path / "images")
+  result = run_tool("search", f"--output_dir={tmp_path}/out",
+                    "--dataset=image_folder", f"--data_dir={root}",
+                    "--input_pipeline=stream", "--target_mflops=0.3")
+  assert_one_line_error(result, "2 of 38 files cannot be decoded",
+                        "a/garbage.png", "b/cut.png", "--bad_files=skip")
+  assert not (tmp_path / "out" / "flags.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pipeline", ["stream", "memory"])
+def test_a_folder_with_corrupt_files_is_searched_without_them(tmp_path,
+                                                              pipeline):
+  root = _folder_with_corrupt_files(tmp_path / "images")
+  result = run_tool("search", f"--output_dir={tmp_path}/out",
+                    "--dataset=image_folder", f"--data_dir={root}",
+                    f"--input_pipeline={pipeline}", "--bad_files=skip",
+                    "--epochs=2", "--warmup_epochs=1", "--steps_per_epoch=2",
+                    "--batch_size=8", "--target_mflops=0.3", "--verbose=0",
+                    timeout=900)
+  assert result.returncode == 0, result.stderr[-3000:]
+  notes = [l for l in result.stdout.splitlines() if "cannot be decoded" in l]
+  assert len(notes) == 1 and notes[0].startswith(
+      "image_folder: 2 of 38 files cannot be decoded")
+  assert ("(streamed)" in result.stdout) == (pipeline == "stream")
+  # 36 files decode; 7 of them (20 %) are held out for the test split.
+  assert "29 training images" in result.stdout
+  assert _logged_epochs(tmp_path / "out") == [1, 2]
