@@ -32,8 +32,34 @@ _NAMED_BAD_FILES = 5
 _PROGRESS_MIN_FILES = 500
 
 
+class StreamedImages:
+  """What file and record lists share: ``len``, ``size`` and ``channels``
+  give the decoded array's shape, and ``_decoded`` collects decoded
+  images into it."""
+
+  size: int
+  channels: int
+
+  @property
+  def shape(self) -> tuple[int, int, int, int]:
+    """As the decoded array would be: ``(N, size, size, channels)``."""
+    return (len(self), self.size, self.size, self.channels)
+
+  @property
+  def decoded_bytes(self) -> int:
+    """The size of the decoded uint8 images in memory."""
+    return int(np.prod(self.shape))
+
+  def _decoded(self, images) -> np.ndarray:
+    """uint8 ``[N, size, size, C]`` from a dataset of decoded images."""
+    out = np.empty(self.shape, np.uint8)
+    for i, image in enumerate(images.as_numpy_iterator()):
+      out[i] = image
+    return out
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class FileList:
+class FileList(StreamedImages):
   """Image files that decode to uint8 ``[size, size, channels]``.
 
   Attributes:
@@ -53,38 +79,31 @@ class FileList:
   def __getitem__(self, index) -> FileList:
     return dataclasses.replace(self, paths=np.asarray(self.paths)[index])
 
-  @property
-  def shape(self) -> tuple[int, int, int, int]:
-    """As the decoded array would be: ``(N, size, size, channels)``."""
-    return (len(self.paths), self.size, self.size, self.channels)
-
-  @property
-  def decoded_bytes(self) -> int:
-    """The size of the decoded uint8 images in memory."""
-    return int(np.prod(self.shape))
-
   def decode(self) -> np.ndarray:
     """Every image, decoded and resized: uint8 ``[N, size, size, C]`` (for
     small subsets: calibration images, derivation's validation images)."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    dataset = tf.data.Dataset.from_tensor_slices(self.paths).map(
+    return self._decoded(tf.data.Dataset.from_tensor_slices(self.paths).map(
         lambda path: decode_file(path, self.size, self.channels),
-        num_parallel_calls=tf.data.AUTOTUNE)
-    out = np.empty(self.shape, np.uint8)
-    for i, image in enumerate(dataset.as_numpy_iterator()):
-      out[i] = image
-    return out
+        num_parallel_calls=tf.data.AUTOTUNE))
+
+
+def decode_bytes(encoded, channels: int):
+  """uint8 ``[H, W, channels]`` of one encoded image (a tensor), any size."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+  image = tf.io.decode_image(encoded, channels=channels,
+                             expand_animations=False)
+  image.set_shape([None, None, channels])
+  return image
 
 
 def read_image(path, channels: int):
   """uint8 ``[H, W, channels]`` of one file (a tensor), any size."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-  image = tf.io.decode_image(tf.io.read_file(path), channels=channels,
-                             expand_animations=False)
-  image.set_shape([None, None, channels])
-  return image
+  return decode_bytes(tf.io.read_file(path), channels)
 
 
 def resize(image, size: int):

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from fbnetv2_tf.data import file_list
+from fbnetv2_tf.data.file_list import StreamedImages, decode_bytes
 
 # Encoded records held by an epoch's shuffle buffer: about 110 MB of 224 px
 # JPEGs, and for small images a reshuffle of a few thousand.
@@ -75,7 +76,7 @@ class TfdsReader:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class RecordList:
+class RecordList(StreamedImages):
   """Some records of a reader, decoded to uint8 ``[size, size, channels]``.
 
   Attributes:
@@ -100,14 +101,6 @@ class RecordList:
       raise ValueError("records are read in sequence: select them with "
                        "increasing indices")
     return dataclasses.replace(self, indices=indices)
-
-  @property
-  def shape(self) -> tuple[int, int, int, int]:
-    return (len(self.indices), self.size, self.size, self.channels)
-
-  @property
-  def decoded_bytes(self) -> int:
-    return int(np.prod(self.shape))
 
   def examples(self):
     """``(encoded image, label)`` of the held records, in order."""
@@ -143,23 +136,9 @@ class RecordList:
     """Every image, decoded and resized: uint8 ``[N, size, size, C]``."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    out = np.empty(self.shape, np.uint8)
-    dataset = self.examples().map(
+    return self._decoded(self.examples().map(
         lambda encoded, label: self.decode_example(encoded),
-        num_parallel_calls=tf.data.AUTOTUNE)
-    for i, image in enumerate(dataset.as_numpy_iterator()):
-      out[i] = image
-    return out
-
-
-def decode_bytes(encoded, channels: int):
-  """uint8 ``[H, W, channels]`` of one encoded image (a tensor)."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-  image = tf.io.decode_image(encoded, channels=channels,
-                             expand_animations=False)
-  image.set_shape([None, None, channels])
-  return image
+        num_parallel_calls=tf.data.AUTOTUNE))
 
 
 def read_labels(reader) -> tuple[np.ndarray, int]:
