@@ -234,6 +234,17 @@ def test_the_parser_reads_the_mean_of_the_timed_runs():
       "Warmup (avg): 9.99242e+06, Inference (avg): 8.45969e+06\n") == 8459690
 
 
+def test_the_parser_reads_a_model_faster_than_the_timer_as_zero():
+  # Each run is timed in whole microseconds: a skip candidate on a fast
+  # core reads 0, which is a measurement and must not stop a table build.
+  line = ("INFO: Inference timings in us: Init: 750, First inference: 45, "
+          "Warmup (avg): 23, Inference (avg): 0\n")
+  assert adb.parse_benchmark_output(line) == 0.0
+  for broken in ("-1", "nan"):
+    with pytest.raises(RunnerError):
+      adb.parse_benchmark_output(line.replace("(avg): 0", f"(avg): {broken}"))
+
+
 def test_the_parser_quotes_the_last_line_of_output_it_cannot_read():
   with pytest.raises(RunnerError) as error:
     adb.parse_benchmark_output(REAL_OUTPUT.split("INFO: Inference")[0])
