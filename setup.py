@@ -5,7 +5,9 @@ and only packages the code imports: ai-edge-litert 2.3 is the LiteRT
 interpreter that works with numpy 2 beside TensorFlow; quantization-aware
 training needs tensorflow-model-optimization 0.8.1 and the tf-keras of the
 pinned TensorFlow (tfmot quantizes only Keras 2 models), and absl-py stays
-below 2 because tfmot 0.8.1 pins absl-py ~= 1.2.
+below 2 because tfmot 0.8.1 pins absl-py ~= 1.2. TFLite Metadata is written
+with flatbuffers itself: TFLite Support's writer needs protobuf < 4 (TensorFlow
+2.21 needs >= 6.31.1) and MediaPipe's needs absl-py ~= 2.3.
 """
 
 from setuptools import find_packages, setup
@@ -32,6 +34,7 @@ setup(
         "tensorflow~=2.21.0",
         "keras>=3.13,<3.16",
         "ai-edge-litert~=2.3.0",
+        "flatbuffers~=25.12",  # TFLite Metadata (export/metadata.py)
         "absl-py>=1.2,<2",
         "numpy>=2.0,<2.5",
         "scikit-learn~=1.9.0",
