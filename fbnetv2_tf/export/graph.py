@@ -77,3 +77,35 @@ def unfolded_batch_norms(flatbuffer: bytes) -> int:
             for i in op["outputs"]}
   return sum(op["op_name"] == "ADD" and has_constant(op)
              and any(i in scaled for i in op["inputs"]) for op in ops)
+
+
+def undelegated_ops(flatbuffer: bytes) -> dict[str, int]:
+  """``{op name: how many}`` of the ops LiteRT's default XNNPACK delegate
+  leaves to the builtin kernels: the ops that split the graph into more
+  than one partition.
+
+  The interpreter lists every node of the model, delegated or not, and then
+  one DELEGATE node per partition; which nodes still run on their own is
+  read from the tensors. A tensor that crosses from a partition to another
+  node is a DELEGATE node's output; a node of the model that produces no
+  such tensor, yet whose output a DELEGATE node, a graph output or another
+  node left outside reads, runs outside XNNPACK. Nodes are visited last to
+  first so that a chain of undelegated nodes is found whole.
+  """
+  interpreter = Interpreter(model_content=flatbuffer, num_threads=1)
+  interpreter.allocate_tensors()
+  ops = interpreter._get_ops_details()  # pylint: disable=protected-access
+  delegates = [op for op in ops if op["op_name"] == "DELEGATE"]
+  if not delegates:
+    return {}
+  crossing = {i for op in delegates for i in op["outputs"]}
+  read = {i for op in delegates for i in op["inputs"]}
+  read |= {t["index"] for t in interpreter.get_output_details()}
+  left = collections.Counter()
+  for op in reversed([op for op in ops if op["op_name"] != "DELEGATE"]):
+    outputs = set(op["outputs"])
+    if outputs & crossing or not outputs & read:
+      continue
+    left[op["op_name"]] += 1
+    read |= set(op["inputs"])
+  return dict(sorted(left.items()))

@@ -136,12 +136,17 @@ def _parse(argv):
   parser.add_argument("--input_pipeline", default="auto")
   parser.add_argument("--bad_files", default="fail")
   parser.add_argument("--int8_io", action="store_true")
+  # One file per h-swish form of the one fine-tuned model (the forms are
+  # the same function in float, so fine-tuning does not depend on it);
+  # with several forms, --output holds "{form}".
+  parser.add_argument("--forms", default="fused")
   parser.add_argument("--seed", type=int, default=0)
   return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
   args = _parse(argv)
+  forms = _forms(args)
   from fbnetv2_tf.export import sources
   from fbnetv2_tf.training import run_setup
   model = sources.load_keras_model(args.model)
@@ -154,9 +159,22 @@ def main(argv=None) -> None:
   qat_model = quantize_aware(tf_keras_graph.to_tf_keras(model))
   fine_tune(qat_model, data, args.epochs, args.batch_size,
             args.learning_rate, args.seed)
-  flatbuffer = to_int8_tflite(
-      qat_model, tflite.calibration_sample(data, args.seed), args.int8_io)
-  files.write_atomically(args.output, flatbuffer)
+  calibration = tflite.calibration_sample(data, args.seed)
+  for form in forms:
+    tf_keras_graph.set_hswish_form(qat_model, form)
+    flatbuffer = to_int8_tflite(qat_model, calibration, args.int8_io)
+    files.write_atomically(args.output.replace("{form}", form), flatbuffer)
+
+
+def _forms(args) -> list[str]:
+  forms = args.forms.split(",")
+  unknown = [f for f in forms if f not in tf_keras_graph.HSWISH_FUNCTIONS]
+  if unknown or not forms:
+    raise cli.UserError(f"unknown h-swish form {','.join(unknown)!r}; known: "
+                        f"{', '.join(tf_keras_graph.HSWISH_FUNCTIONS)}")
+  if len(forms) > 1 and "{form}" not in args.output:
+    raise cli.UserError("several h-swish forms need '{form}' in --output")
+  return forms
 
 
 if __name__ == "__main__":

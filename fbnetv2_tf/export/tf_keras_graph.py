@@ -58,6 +58,12 @@ def hard_swish(x):
   return x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
 
 
+def delegable_hard_swish(x):
+  """h-swish as ``(x / 6) * relu6(x + 3)``, which the converter does not
+  fold into HARD_SWISH (``export.hswish``)."""
+  return (x * (1.0 / 6.0)) * tf.nn.relu6(x + 3.0)
+
+
 def hard_sigmoid(x):
   """``relu6(x + 3) / 6``, Keras 3's ``hard_sigmoid``. tf_keras has a
   function of that name with another slope (``0.2 x + 0.5``, clipped)."""
@@ -67,6 +73,26 @@ def hard_sigmoid(x):
 # Keras 3 activation names that tf_keras lacks or defines differently.
 _ACTIVATIONS = {"hard_silu": hard_swish, "hard_swish": hard_swish,
                 "hard_sigmoid": hard_sigmoid}
+# Each h-swish form's function (``export.hswish.FORMS``).
+HSWISH_FUNCTIONS = {"fused": hard_swish, "delegable": delegable_hard_swish}
+
+
+def is_hard_swish(layer) -> bool:
+  """A tf_keras Activation layer (quantize-wrapped or not) computing
+  h-swish in either form."""
+  layer = getattr(layer, "layer", layer)  # QuantizeWrapper keeps it here
+  return (isinstance(layer, tf_keras.layers.Activation)
+          and layer.activation in HSWISH_FUNCTIONS.values())
+
+
+def set_hswish_form(model: tf_keras.Model, form: str) -> int:
+  """Switches every h-swish activation of ``model`` to ``form`` in place
+  (the function only: weights and quantizers stay); returns how many. A
+  model traced afterwards computes the new form."""
+  layers = [getattr(l, "layer", l) for l in model.layers if is_hard_swish(l)]
+  for layer in layers:
+    layer.activation = HSWISH_FUNCTIONS[form]
+  return len(layers)
 
 
 def _channel_shuffle(layer: ChannelShuffle, x):
