@@ -175,7 +175,7 @@ def run_binary(binary: str, description: str, main,
   sys.modules["__main__"].__doc__ = description
   try:
     _check_flagfiles(sys.argv[1:])
-    app.run(report_user_errors(main))
+    app.run(report_user_errors(main), flags_parser=_parse_flags)
   except (UserError, UnicodeDecodeError) as e:
     # absl reads flagfiles before main runs and reports only its own flag
     # errors; a flagfile that is not text would end in a traceback. Any
@@ -186,6 +186,18 @@ def run_binary(binary: str, description: str, main,
     message = (str(e) if isinstance(e, UserError) else
                f"a flagfile is not UTF-8 text ({e.reason} at byte {e.start})")
     print(f"error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def _parse_flags(argv: Sequence[str]) -> list[str]:
+  """absl's flag parsing, with its errors (an unknown flag, a value out of
+  range or not among an enum's, a missing required flag) as one ``error:``
+  line like every other user mistake; absl's own parser adds a second."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    print(f"error: {str(e).splitlines()[0]} (--helpshort lists the flags)",
+          file=sys.stderr)
     sys.exit(1)
 
 

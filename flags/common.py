@@ -164,11 +164,17 @@ def measure_settings_from_flags(values):
                          fast_within=values.fast_within or None)
 
 
+def runner_choice_from_flags(values):
+  """The ``RunnerChoice`` of --runner, --serial, --adb and
+  --benchmark_binary."""
+  from fbnetv2_tf.lut.runners import RunnerChoice  # pylint: disable=g-import-not-at-top
+  return RunnerChoice(values.runner, values.serial, values.adb,
+                      values.benchmark_binary)
+
+
 def runner_from_flags(values):
   """The runner --runner, --serial, --adb and --benchmark_binary name."""
-  from fbnetv2_tf.lut.runners import make_runner  # pylint: disable=g-import-not-at-top
-  return make_runner(values.runner, values.serial, values.adb,
-                     values.benchmark_binary)
+  return runner_choice_from_flags(values).make()
 
 
 def derive_config_from_flags(values, method: str):

@@ -30,11 +30,21 @@ def define_export_flags() -> None:
   flags.DEFINE_integer("max_eval_images", None, "Accuracy checks on at most "
                        "this many test images (default: the whole test "
                        "split).", lower_bound=1)
-  flags.DEFINE_integer("threads", 1, "LiteRT threads for the latency check.",
-                       lower_bound=1)
-  flags.DEFINE_boolean("latency", True, "Measure host latency in LiteRT as "
+  flags.DEFINE_integer("threads", 1, "Interpreter threads for the latency "
+                       "check.", lower_bound=1)
+  flags.DEFINE_boolean("latency", True, "Measure latency on --runner as "
                        "fbnetv2-benchmark does, with its default settings "
                        "(--nolatency skips it).")
+  common.define_runner_flags()
+  flags.DEFINE_enum(
+      "hswish", "auto", ["fused", "delegable", "auto"],
+      "How h-swish is written into the file. fused: one HARD_SWISH op, "
+      "fastest in float but without an int8 kernel in XNNPACK, so each one "
+      "splits an int8 graph; delegable: (x / 6) * relu6(x + 3), three "
+      "elementwise ops XNNPACK runs in int8 too; auto: convert both, time "
+      "them on --runner and keep the faster (both timings go into the "
+      "JSON; with --nolatency: delegable for int8 and qat, fused for "
+      "float).")
   flags.DEFINE_integer("seed", 0, "Seeds calibration sampling and QAT.")
   flags.DEFINE_string("output_dir", None,
                       "Directory for NAME.MODE.tflite and NAME.MODE.json "

@@ -2,11 +2,16 @@
 
 The model is a trained .keras file (--model, as fbnetv2-train writes it) or
 an architecture (--arch: zoo name, arch JSON or arch string) with optional
---weights. Each mode writes NAME.MODE.tflite (batch 1, fixed shape) and
-NAME.MODE.json with the deployment checks, printed as one line: LiteRT vs
-Keras, XNNPACK partitions, ops left in float, accuracy and top-1 agreement
-on --dataset's test split, host latency in LiteRT (timed as
-fbnetv2-benchmark times a file, with its default settings).
+--weights. Each mode writes NAME.MODE.tflite (batch 1, fixed shape, with TFLite
+Metadata: labels, input normalization, tensor names) and NAME.MODE.json
+with the deployment checks, printed as one line: LiteRT vs Keras, XNNPACK
+partitions, ops left in float, accuracy and top-1 agreement on --dataset's
+test split, latency on --runner (timed as fbnetv2-benchmark times a file,
+with its default settings). --hswish=auto (the default) converts h-swish
+models in both forms and keeps the faster. Beside them: NAME.labels.txt,
+the model card NAME.md and, for --arch, NAME.keras. A warning line says
+when a graph splits into several XNNPACK partitions (and which ops cause
+it) and when an int8 file runs slower than fp32.
 
   fbnetv2-export --model=out/child/NAME.keras --mode=fp32,int8,qat \
       --dataset=fashion_mnist --output_dir=out/tflite
@@ -48,7 +53,7 @@ def _latency_settings():
   return MeasureSettings(threads=FLAGS.threads) if FLAGS.latency else None
 
 
-def _job(data):
+def _job(data, source, arch_string):
   from fbnetv2_tf.export import pipeline  # pylint: disable=g-import-not-at-top
   return pipeline.ExportJob(
       output_dir=FLAGS.output_dir, modes=tuple(FLAGS.mode), data=data,
@@ -57,7 +62,10 @@ def _job(data):
       input_pipeline=FLAGS.input_pipeline, bad_files=FLAGS.bad_files,
       qat_epochs=FLAGS.qat_epochs,
       int8_io=FLAGS.int8_io, max_eval_images=FLAGS.max_eval_images,
-      latency=_latency_settings(), seed=FLAGS.seed)
+      latency=_latency_settings(),
+      runner=cli.flag_definitions("common").runner_choice_from_flags(FLAGS),
+      hswish=FLAGS.hswish, source=source, arch_string=arch_string,
+      seed=FLAGS.seed)
 
 
 def _load_data(input_size: int):
@@ -70,11 +78,14 @@ def _load_data(input_size: int):
 
 
 def _models():
-  """(model, its .keras path or None, data) for every model to export."""
-  from fbnetv2_tf.export import pipeline, sources  # pylint: disable=g-import-not-at-top
+  """(model, its .keras path or None, data, arch string or None) for every
+  model to export; a model built from --arch is saved beside its files by
+  the export."""
+  from fbnetv2_tf.export import sources  # pylint: disable=g-import-not-at-top
+  from fbnetv2_tf.specs.arch_string import to_arch_string  # pylint: disable=g-import-not-at-top
   if FLAGS.model:
     model = sources.load_keras_model(FLAGS.model)
-    yield model, FLAGS.model, _load_data(model.inputs[0].shape[1])
+    yield model, FLAGS.model, _load_data(model.inputs[0].shape[1]), None
     return
   archs = arch_source.archs_from_argument(FLAGS.arch, FLAGS.input_size)
   for arch in archs.values():
@@ -84,12 +95,7 @@ def _models():
     classes, channels = ((data.num_classes, data.image_shape[2]) if data
                          else (FLAGS.num_classes, 3))
     model = sources.model_for_arch(arch, FLAGS.weights, classes, channels)
-    # Saved beside the TFLite files: the Keras model they were checked
-    # against, and what QAT's own process loads.
-    keras_path = os.path.join(FLAGS.output_dir, f"{model.name}.keras")
-    os.makedirs(FLAGS.output_dir, exist_ok=True)
-    pipeline.save_keras_atomically(model, keras_path)
-    yield model, keras_path, data
+    yield model, None, data, to_arch_string(arch)
 
 
 def main(argv):
@@ -100,9 +106,8 @@ def main(argv):
   # Imported after argument checks so a bad flag fails before TensorFlow loads.
   cli.quiet_tensorflow_logs()
   from fbnetv2_tf.export import pipeline  # pylint: disable=g-import-not-at-top
-  for model, keras_path, data in _models():
-    job = _job(data)
-    pipeline.check_job(model, job)
+  for model, keras_path, data, arch_string in _models():
+    job = _job(data, FLAGS.model or FLAGS.arch, arch_string)
     for report in pipeline.export_model(
         model, job, keras_path, progress=lambda m: print(m, flush=True)):
       print(report.summary())

@@ -1,13 +1,23 @@
 """A Keras child model to TFLite files in one or more modes, each checked.
 
 For every mode, ``NAME.MODE.tflite`` and ``NAME.MODE.json`` go into the
-output directory, both written atomically. The JSON holds the deployment
-checks: LiteRT vs Keras on one image (the first test image
-given a dataset, else a random one), the op list, ops left in float, XNNPACK
-partitions, unfolded BatchNorms, dynamic tensors, file size, and, given a
-dataset, the test accuracy of the float model and of the file with their
-top-1 agreement; host latency through LiteRT last, all modes interleaved,
-timed as ``fbnetv2-benchmark`` times a file (``measure_latency``).
+output directory, both written atomically; beside them ``NAME.labels.txt``
+(a classifier's class names, one per line) and the model card ``NAME.md``
+(``model_card``). Every classifier file carries TFLite Metadata (labels,
+input normalization, tensor names: ``metadata``), which Android Studio's
+ML Model Binding and the TFLite Task library read.
+
+Each mode is converted in the h-swish forms asked for (``hswish``): with
+``auto`` both, timed interleaved on the job's runner (LiteRT here, or a
+phone over adb), and the faster kept; both timings go into the JSON. The
+JSON holds the deployment checks (``checks``): LiteRT vs Keras on one image
+(the first test image given a dataset, else a random one), the op list,
+ops left in float, XNNPACK partitions and the ops that cause them,
+unfolded BatchNorms, dynamic tensors, file size, and, given a dataset, the
+test accuracy of the float model and of the file with their top-1
+agreement; host latency timed as ``fbnetv2-benchmark`` times a file
+(``measure_latency``). Warnings that explain latency (a split graph, an
+int8 file slower than fp32) are printed and kept in the JSON.
 """
 
 from __future__ import annotations
@@ -22,19 +32,21 @@ import tempfile
 from typing import Callable, Mapping
 
 import keras
-import numpy as np
 
 from fbnetv2_tf.errors import UserError
-from fbnetv2_tf.export import graph, parity, sources, tflite
+from fbnetv2_tf.export import checks, hswish, metadata, model_card, sources
+from fbnetv2_tf.export import tflite
+from fbnetv2_tf.export.checks import (INTEGER_MODES, ExportReport,  # noqa: F401  (the report type's home for callers)
+                                      check_file)
 from fbnetv2_tf.lut import probes
-from fbnetv2_tf.lut.host import HostRunner
 from fbnetv2_tf.lut.runner import MeasureSettings
+from fbnetv2_tf.lut.runners import RunnerChoice
 from fbnetv2_tf.specs.files import atomic_path, write_atomically
 
 MODES = (*tflite.POST_TRAINING_MODES, "qat")
-# Modes whose graphs must be integer-only between the float ends.
-INTEGER_MODES = ("int8", "qat")
-_EVAL_BATCH = 256
+HSWISH_CHOICES = (*hswish.FORMS, hswish.AUTO)
+# The float mode an integer file is compared with.
+_FLOAT_MODE = "fp32"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +57,8 @@ class ExportJob:
     output_dir: where the files go (created).
     modes: some of ``MODES``.
     data: an ImageData at the model's input size: calibration images for
-      int8, test images for the accuracy check. Required for int8 and qat.
+      int8, test images for the accuracy check, class names for the labels.
+      Required for int8 and qat.
     dataset: the dataset's name and ``data_dir``, for the QAT process.
     data_dir: see ``dataset``.
     max_train_images: QAT fine-tunes on a subset of this size.
@@ -55,8 +68,18 @@ class ExportJob:
     qat_epochs: QAT fine-tuning epochs.
     int8_io: int8 and qat: int8 input and output instead of float32.
     max_eval_images: accuracy on at most this many test images.
-    latency: how the host latency check times (by default as
-      fbnetv2-benchmark does); None skips timing.
+    latency: how the latency check times (by default as fbnetv2-benchmark
+      does); None skips timing.
+    runner: where the latency check times (host LiteRT, or a phone).
+    hswish: ``fused``, ``delegable`` or ``auto`` (``export.hswish``): with
+      ``auto`` both forms are converted and the faster on ``runner`` kept;
+      untimed, the form measured faster for the mode here
+      (``hswish.default_form``).
+    labels: class names for the metadata (default: the dataset's, else
+      the class indices).
+    source: where the model came from (a ``.keras`` or arch JSON path), for
+      the model card's trace (``model_card.trace``).
+    arch_string: the model's architecture string, for the card.
     seed: seeds calibration sampling and QAT.
   """
 
@@ -72,51 +95,24 @@ class ExportJob:
   int8_io: bool = False
   max_eval_images: int | None = None
   latency: MeasureSettings | None = MeasureSettings()
+  runner: RunnerChoice = RunnerChoice()
+  hswish: str = hswish.AUTO
+  labels: tuple[str, ...] | None = None
+  source: str | None = None
+  arch_string: str | None = None
   seed: int = 0
 
 
-@dataclasses.dataclass
-class ExportReport:
-  """What one exported file is and how it checked out."""
-
-  model: str
-  mode: str
-  path: str
-  bytes: int
-  ops: dict
-  float_ops: list
-  xnnpack_partitions: int
-  unfolded_batch_norms: int
-  dynamic_tensors: int
-  parity: dict
-  accuracy: dict | None = None
-  latency: dict | None = None
-
-  def summary(self) -> str:
-    parts = [f"{self.model} {self.mode}: {self.path} "
-             f"({self.bytes / 2**20:.2f} MiB)",
-             f"max |diff| vs Keras {self.parity['max_abs_diff']:.2e}"
-             + {True: " (ok)", False: " (MISMATCH)", None: ""}[
-                 self.parity["ok"]],
-             f"{self.xnnpack_partitions} XNNPACK partition(s)"]
-    if self.mode in INTEGER_MODES:
-      parts.append(f"{len(self.float_ops)} float op(s)")
-    if self.accuracy:
-      parts.append(f"accuracy {self.accuracy['tflite']:.4f} (Keras "
-                   f"{self.accuracy['keras']:.4f}, top-1 agreement "
-                   f"{self.accuracy['top1_agreement']:.4f})")
-    if self.latency:
-      parts.append(f"{self.latency['median_us'] / 1e3:.3f} ms "
-                   f"({self.latency['settings']['threads']} thread(s))")
-    return "; ".join(parts)
-
-
 def check_job(model: keras.Model, job: ExportJob) -> None:
-  """One-line errors for modes and data before any work starts."""
+  """One-line errors for modes, forms, labels and data before any work
+  starts."""
   unknown = [m for m in job.modes if m not in MODES]
   if unknown or not job.modes:
     raise UserError(f"unknown export mode {', '.join(unknown) or '(none)'}; "
                     f"known: {', '.join(MODES)}")
+  if job.hswish not in HSWISH_CHOICES:
+    raise UserError(f"unknown h-swish form {job.hswish!r}; known: "
+                    f"{', '.join(HSWISH_CHOICES)}")
   needs_data = [m for m in job.modes if m in INTEGER_MODES]
   if needs_data and job.data is None:
     raise UserError(f"mode {needs_data[0]} needs a dataset (calibration "
@@ -125,6 +121,15 @@ def check_job(model: keras.Model, job: ExportJob) -> None:
     raise UserError("mode qat needs the dataset's name to fine-tune on")
   if job.data is not None:
     sources.check_data_fits(model, job.data)
+  classifier_metadata(model, job)
+
+
+def forms_to_convert(model: keras.Model, requested: str) -> tuple[str, ...]:
+  """The h-swish forms to convert ``model`` in: without h-swish one (the
+  forms are the same graph), with ``auto`` both, else the one asked for."""
+  if not hswish.count_hard_swish(model):
+    return (hswish.FUSED,)
+  return hswish.FORMS if requested == hswish.AUTO else (requested,)
 
 
 def export_model(model: keras.Model, job: ExportJob,
@@ -132,124 +137,215 @@ def export_model(model: keras.Model, job: ExportJob,
                  progress: Callable[[str], None] | None = None
                  ) -> list[ExportReport]:
   """Exports ``model`` in every mode of ``job``; ``keras_path`` is the model
-  saved as ``.keras`` (QAT loads it in its own process; saved here if
-  missing). ``progress`` (e.g. ``print``) hears of each step as it starts."""
+  saved as ``.keras`` (QAT loads it in its own process; without one it is
+  saved as ``NAME.keras`` beside the files). Nothing is written before the
+  job and the runner check out. ``progress`` (e.g. ``print``) hears of each step as it starts,
+  and of every warning."""
   check_job(model, job)
-  os.makedirs(job.output_dir, exist_ok=True)
   say = progress or (lambda message: None)
-  flatbuffers, paths = {}, {}
-  for mode in job.modes:
-    step = "fine-tuning and converting" if mode == "qat" else "converting"
-    say(f"{model.name}: {step} to {mode}")
-    path = paths[mode] = os.path.join(job.output_dir,
-                                      f"{model.name}.{mode}.tflite")
-    if mode == "qat":
-      if keras_path is None:
-        keras_path = os.path.join(job.output_dir, f"{model.name}.keras")
-        save_keras_atomically(model, keras_path)
-      run_qat_process(keras_path, path, job)
-      with open(path, "rb") as f:
-        flatbuffers[mode] = f.read()
-    else:
-      flatbuffers[mode] = _post_training(model, mode, job)
-      write_atomically(path, flatbuffers[mode])
-  timings = {}
-  if job.latency:
-    say(f"{model.name}: timing {', '.join(flatbuffers)} in LiteRT "
-        f"({job.latency.threads} thread(s), {job.latency.trials} trials)")
-    timings = _latency_reports(measure_latency(paths, job.latency),
-                               job.latency)
-  evaluation = _Evaluation(model, job) if job.data is not None else None
-  reports = []
-  for mode, flatbuffer in flatbuffers.items():
-    say(f"{model.name}: checking {mode}")
-    report = check_file(model, mode, flatbuffer, job, evaluation)
-    report.latency = timings.get(mode)
-    stem = os.path.join(job.output_dir, f"{model.name}.{mode}")
-    write_atomically(f"{stem}.json",
-                     json.dumps(dataclasses.asdict(report), indent=1) + "\n")
-    reports.append(report)
+  forms = forms_to_convert(model, job.hswish)
+  # The runner first: a missing phone or binary fails before any work.
+  with contextlib.ExitStack() as stack:
+    runner = (stack.enter_context(contextlib.closing(job.runner.make()))
+              if job.latency else None)
+    work = stack.enter_context(tempfile.TemporaryDirectory())
+    os.makedirs(job.output_dir, exist_ok=True)
+    if keras_path is None:
+      # Beside the files: the Keras model they were checked against, and
+      # what QAT's own process loads.
+      keras_path = os.path.join(job.output_dir, f"{model.name}.keras")
+      save_keras_atomically(model, keras_path)
+    info = classifier_metadata(model, job)
+    candidates = {}  # (mode, form) -> a converted file in ``work``
+    modes = _modes_converted(job)
+    for mode in modes:
+      say(f"{model.name}: "
+          + ("fine-tuning and converting" if mode == "qat" else "converting")
+          + f" to {mode}"
+          + (f" (h-swish {' and '.join(forms)})" if len(forms) > 1 else ""))
+      candidates.update(_convert(model, mode, forms, job, keras_path, work,
+                                 info))
+    timings = {}
+    if job.latency:
+      say(f"{model.name}: timing {len(candidates)} file(s) on "
+          f"{job.runner.name} ({job.latency.threads} thread(s), "
+          f"{job.latency.trials} trials)")
+      probed = _measure(runner, {f"{m}.{f}": p for (m, f), p in
+                                 candidates.items()}, job.latency)
+      timings = {(m, f): _latency_report(probed, f"{m}.{f}", job.latency)
+                 for m, f in candidates}
+    evaluation = (checks.Evaluation(model, job.data, job.max_eval_images)
+                  if job.data is not None else None)
+    reports = []
+    for mode in job.modes:
+      form, chosen_by = _choose(mode, forms, timings, job.hswish)
+      report = _finish(model, mode, form, candidates[(mode, form)], job,
+                       evaluation, info)
+      report.latency = timings.get((mode, form))
+      report.hswish = {
+          "requested": job.hswish, "form": form, "chosen_by": chosen_by,
+          "layers": hswish.count_hard_swish(model),
+          "median_us": {f: timings[(mode, f)]["median_us"] for f in forms
+                        if (mode, f) in timings}}
+      float_us = min((timings[(_FLOAT_MODE, f)]["median_us"] for f in forms
+                      if (_FLOAT_MODE, f) in timings), default=None)
+      report.warnings = [w for w in (
+          checks.partition_warning(report),
+          checks.slower_than_float_warning(report, float_us,
+                                           job.runner.name)) if w]
+      for warning in report.warnings:
+        say(f"warning: {warning}")
+      stem = os.path.join(job.output_dir, f"{model.name}.{mode}")
+      write_atomically(f"{stem}.json", json.dumps(
+          dataclasses.asdict(report), indent=1) + "\n")
+      reports.append(report)
+    _write_beside(model, job, reports, info, runner)
   return reports
 
 
-def measure_latency(paths: Mapping[str, str], settings: MeasureSettings
-                    ) -> probes.Probed:
-  """Times ``{mode: .tflite path}`` as fbnetv2-benchmark times files on the
-  host, so both report one file's same latency: the host runner and
-  ``probes.measure_files``, with fp32 probes (the benchmark's default dtype)
-  converted into a temporary folder."""
-  with tempfile.TemporaryDirectory() as cache, contextlib.closing(
-      HostRunner()) as runner:
-    return probes.measure_files(runner, dict(paths), settings, cache, "fp32")
+def _modes_converted(job: ExportJob) -> list[str]:
+  """The job's modes, and fp32 where an integer file will be timed without
+  it: the file an int8 file's latency is compared with."""
+  modes = list(job.modes)
+  if (job.latency and _FLOAT_MODE not in modes
+      and any(m in INTEGER_MODES for m in modes)):
+    modes.insert(0, _FLOAT_MODE)
+  return modes
 
 
-def _latency_reports(probed: probes.Probed, settings: MeasureSettings
-                    ) -> dict[str, dict]:
-  """Each mode's ``ExportReport.latency``: microseconds over the fast
-  trials, which trials those were, and the settings."""
-  return {mode: {"median_us": stats.median_us, "p90_us": stats.p90_us,
-                 "std_us": stats.std_us, "fast_trials": probed.fast_trials,
-                 "trials": probed.trials,
-                 "settings": dataclasses.asdict(settings)}
-          for mode, stats in probed.stats.items()}
+def _convert(model, mode: str, forms, job: ExportJob, keras_path, work: str,
+             info) -> dict[tuple[str, str], str]:
+  """``mode`` in each of ``forms``, with metadata, as files in ``work``."""
+  paths = {form: os.path.join(work, f"{model.name}.{mode}.{form}.tflite")
+           for form in forms}
+  if mode == "qat":
+    run_qat_process(keras_path, os.path.join(
+        work, f"{model.name}.qat.{{form}}.tflite"), job, forms)
+    flatbuffers = {}
+    for form, path in paths.items():
+      with open(path, "rb") as f:
+        flatbuffers[form] = f.read()
+  else:
+    calibration = (tflite.calibration_sample(job.data, job.seed)
+                   if mode == "int8" else None)
+    flatbuffers = {form: tflite.convert_to_tflite(
+        hswish.with_hswish_form(model, form), mode, calibration, job.int8_io)
+                   for form in forms}
+  for form, flatbuffer in flatbuffers.items():
+    if info is not None:
+      flatbuffer = metadata.with_metadata(flatbuffer, info)
+    write_atomically(paths[form], flatbuffer)
+  return {(mode, form): path for form, path in paths.items()}
 
 
-def _post_training(model, mode: str, job: ExportJob) -> bytes:
-  calibration = (tflite.calibration_sample(job.data, job.seed)
-                 if mode == "int8" else None)
-  return tflite.convert_to_tflite(model, mode, calibration, job.int8_io)
+def _choose(mode: str, forms, timings, requested: str) -> tuple[str, str]:
+  """The form ``mode`` keeps, and why: the faster where both were timed,
+  else the one asked for, else the rule measured here."""
+  if len(forms) == 1:
+    return forms[0], ("none" if requested == hswish.AUTO
+                      and forms == (hswish.FUSED,) else "flag")
+  timed = {f: timings[(mode, f)]["median_us"] for f in forms
+           if (mode, f) in timings}
+  if len(timed) == len(forms):
+    return min(timed, key=timed.get), "latency"
+  return hswish.default_form(mode), "rule"
 
 
-class _Evaluation:
-  """The test images, normalized, and the Keras model's top-1 on them:
-  computed once per export, shared by every mode's check."""
-
-  def __init__(self, model: keras.Model, job: ExportJob):
-    from fbnetv2_tf.data import normalize  # pylint: disable=g-import-not-at-top
-    self.images = normalize(job.data.test_images[:job.max_eval_images])
-    self.labels = job.data.test_labels[:job.max_eval_images]
-    self.keras_top1 = np.argmax(
-        model.predict(self.images, batch_size=_EVAL_BATCH, verbose=0), axis=-1)
-
-  def accuracy(self, flatbuffer: bytes) -> dict:
-    tflite_top1 = np.argmax(parity.TFLiteRunner(flatbuffer).predict(
-        self.images), axis=-1)
-    return {"images": int(len(self.labels)),
-            "keras": float(np.mean(self.keras_top1 == self.labels)),
-            "tflite": float(np.mean(tflite_top1 == self.labels)),
-            "top1_agreement": float(np.mean(self.keras_top1 == tflite_top1))}
-
-
-def check_file(model: keras.Model, mode: str, flatbuffer: bytes,
-               job: ExportJob, evaluation: _Evaluation | None = None
-               ) -> ExportReport:
-  """The deployment checks of one exported flatbuffer; with ``evaluation``
-  (given a dataset), parity on the first test image and test accuracy."""
-  image = evaluation.images[:1] if evaluation is not None else None
-  check = parity.check_parity(model, flatbuffer, image)
-  report = ExportReport(
-      model=model.name, mode=mode,
-      path=os.path.join(job.output_dir, f"{model.name}.{mode}.tflite"),
-      bytes=len(flatbuffer), ops=graph.op_counts(flatbuffer),
-      float_ops=graph.float_ops(flatbuffer),
-      xnnpack_partitions=graph.xnnpack_partitions(flatbuffer),
-      unfolded_batch_norms=graph.unfolded_batch_norms(flatbuffer),
-      dynamic_tensors=len(graph.dynamic_tensors(flatbuffer)),
-      # The bound is float32's; quantized files are judged by accuracy.
-      parity={"max_abs_diff": check.max_abs_diff,
-              "tolerance": check.tolerance,
-              "ok": check.ok if mode == "fp32" else None})
-  if evaluation is not None:
-    report.accuracy = evaluation.accuracy(flatbuffer)
+def _finish(model, mode: str, form: str, candidate: str, job: ExportJob,
+            evaluation, info) -> ExportReport:
+  """Checks the kept file against the model it was converted from and
+  writes it as ``NAME.MODE.tflite``."""
+  with open(candidate, "rb") as f:
+    flatbuffer = f.read()
+  path = os.path.join(job.output_dir, f"{model.name}.{mode}.tflite")
+  report = check_file(hswish.with_hswish_form(model, form), mode, flatbuffer,
+                      path, evaluation)
+  if info is not None:  # what an app will read, read back from the file
+    written = metadata.read_metadata(flatbuffer)
+    report.metadata = {**dataclasses.asdict(written),
+                       "labels": len(written.labels)}
+  write_atomically(path, flatbuffer)
   return report
 
 
-def run_qat_process(keras_path: str, output: str, job: ExportJob) -> None:
+def _write_beside(model, job: ExportJob, reports, info, runner) -> None:
+  """The labels file and the model card, once per model."""
+  from fbnetv2_tf.cost.keras_counting import count_keras_model  # pylint: disable=g-import-not-at-top
+  stem = os.path.join(job.output_dir, model.name)
+  if info is not None:
+    write_atomically(f"{stem}.labels.txt", "\n".join(info.labels) + "\n")
+  where = None
+  if runner is not None:
+    description = runner.describe()
+    where = (f"{job.runner.name} ("
+             + (description.get("cpu_model") or " ".join(
+                 str(description.get(k, "")) for k in ("model", "soc"))).strip()
+             + ")")
+  provenance = model_card.trace(job.source)
+  write_atomically(f"{stem}.md", model_card.render(
+      model.name, job.arch_string or provenance.get("arch"),
+      count_keras_model(model), reports, provenance, where))
+
+
+def classifier_metadata(model: keras.Model, job: ExportJob
+                        ) -> metadata.ClassifierMetadata | None:
+  """The TFLite Metadata ``model``'s files get: for an image classifier
+  (one grayscale or RGB image in, one score per class out) its labels
+  (``job.labels``, else the dataset's class names, else the class indices)
+  and this package's input normalization; None for other models."""
+  height, width, channels = model.inputs[0].shape[1:]
+  output = model.outputs[0].shape
+  if len(output) != 2 or height != width or channels not in (1, 3):
+    return None
+  classes = output[-1]
+  labels = job.labels or getattr(job.data, "class_names", None) or [
+      str(i) for i in range(classes)]
+  if len(labels) != classes:
+    raise UserError(f"{len(labels)} labels for model {model.name!r}, which "
+                    f"outputs {classes} class scores")
+  description = f"{model.name}, an image classifier exported by fbnetv2_tf"
+  if job.arch_string:
+    description += f": {job.arch_string}"
+  return metadata.ClassifierMetadata(
+      name=model.name, labels=tuple(labels), description=description,
+      input_size=height, channels=channels,
+      labels_file=f"{model.name}.labels.txt")
+
+
+def measure_latency(paths: Mapping[str, str], settings: MeasureSettings,
+                    runner: RunnerChoice = RunnerChoice()) -> probes.Probed:
+  """Times ``{name: .tflite path}`` as fbnetv2-benchmark times files, so
+  both report one file's same latency: ``probes.measure_files`` on
+  ``runner``, with fp32 probes (the benchmark's default dtype)."""
+  with contextlib.closing(runner.make()) as made:
+    return _measure(made, paths, settings)
+
+
+def _measure(runner, paths: Mapping[str, str], settings: MeasureSettings
+             ) -> probes.Probed:
+  with tempfile.TemporaryDirectory() as cache:
+    return probes.measure_files(runner, dict(paths), settings, cache, "fp32")
+
+
+def _latency_report(probed: probes.Probed, name: str,
+                    settings: MeasureSettings) -> dict:
+  """One file's ``ExportReport.latency``: microseconds over the fast
+  trials, which trials those were, and the settings."""
+  stats = probed.stats[name]
+  return {"median_us": stats.median_us, "p90_us": stats.p90_us,
+          "std_us": stats.std_us, "fast_trials": probed.fast_trials,
+          "trials": probed.trials, "settings": dataclasses.asdict(settings)}
+
+
+def run_qat_process(keras_path: str, output: str, job: ExportJob,
+                    forms=(hswish.FUSED,)) -> None:
   """Runs ``fbnetv2_tf.export.qat`` in its own process (tfmot switches the
-  process it is imported into to legacy Keras); its one-line error becomes
-  this process's."""
+  process it is imported into to legacy Keras), writing one file per
+  h-swish form (``{form}`` in ``output``); its one-line error becomes this
+  process's."""
   command = [sys.executable, "-m", "fbnetv2_tf.export.qat",
              f"--model={keras_path}", f"--output={output}",
+             f"--forms={','.join(forms)}",
              f"--dataset={job.dataset}", f"--epochs={job.qat_epochs}",
              f"--seed={job.seed}", f"--input_pipeline={job.input_pipeline}",
              f"--bad_files={job.bad_files}"]

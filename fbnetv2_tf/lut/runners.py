@@ -6,6 +6,8 @@ runners' shared base never imports the runners themselves.
 
 from __future__ import annotations
 
+import dataclasses
+
 from fbnetv2_tf.errors import RunnerError
 from fbnetv2_tf.lut.adb import AdbRunner
 from fbnetv2_tf.lut.host import HostRunner
@@ -26,3 +28,17 @@ def make_runner(name: str, serial: str | None = None, adb: str = "adb",
                         "benchmark_model built for the device)")
     return AdbRunner(benchmark_binary, serial=serial, adb=adb)
   raise RunnerError(f"unknown runner {name!r}; known: {', '.join(NAMES)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunnerChoice:
+  """Which runner to make, as data a job can carry: ``make_runner``'s
+  arguments."""
+  name: str = "host"
+  serial: str | None = None
+  adb: str = "adb"
+  benchmark_binary: str | None = None
+
+  def make(self) -> Runner:
+    return make_runner(self.name, self.serial, self.adb,
+                       self.benchmark_binary)

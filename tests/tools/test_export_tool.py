@@ -29,7 +29,7 @@ def test_an_arch_exports_to_fp32_keras_and_tflite_that_agree(tmp_path):
                     f"--output_dir={tmp_path}", "--nolatency")
   assert result.returncode == 0, result.stderr
   assert _outputs(tmp_path) == ["small.fp32.json", "small.fp32.tflite",
-                                "small.keras"]
+                                "small.keras", "small.labels.txt", "small.md"]
   model = keras.models.load_model(tmp_path / "small.keras")
   assert model.output.shape == (None, 5)
   x = random_images((1, 32, 32, 3))
@@ -125,6 +125,15 @@ BAD_INPUTS = {
                           ("needs a dataset",)),
     "two sources": (lambda d, t: [f"--model={t}", f"--arch={SMALL}"],
                     ("exactly one of --model",)),
+    "unknown h-swish form": (lambda d, t: [f"--model={t}", "--hswish=swish"],
+                             ("--hswish=swish", "<fused|delegable|auto>")),
+    "adb runner without a binary": (
+        lambda d, t: [f"--arch={SMALL}", "--runner=adb"],
+        ("needs a benchmark binary",)),
+    "adb binary missing": (
+        lambda d, t: [f"--model={t}", "--runner=adb",
+                      "--benchmark_binary=/nonexistent/bm"],
+        ("/nonexistent/bm", "does not exist")),
 }
 
 
@@ -135,5 +144,6 @@ def test_bad_input_is_one_line_and_leaves_nothing(case, tmp_path, saved):
   result = run_tool("export", *make_args(tmp_path, saved),
                     f"--output_dir={out}")
   assert_one_line_error(result, *fragments)
-  assert not [n for n in _outputs(out) if n.endswith((".tflite", ".json"))
+  assert not [n for n in _outputs(out) if n.endswith(
+      (".tflite", ".json", ".keras", ".md", ".txt"))
               or n.startswith(".")]  # atomic_path's temporaries
