@@ -43,19 +43,39 @@ def batch_norm(name: str) -> keras.layers.BatchNormalization:
                                          epsilon=BN_EPSILON, name=name)
 
 
-def padding_layer(kernel_size: int, strides: int, name: str):
-  """Symmetric ``k // 2`` padding as in the reference models, or None.
+# How a strided conv pads: ``k // 2`` on every side with an explicit
+# ZeroPadding2D (the reference models), or Keras' ``"same"`` inside the conv
+# (one pixel less at the top and left of an even input), which converts to
+# no separate PAD op. Output sizes agree for odd kernels.
+SYMMETRIC = "symmetric"
+SAME = "same"
+PADDINGS = (SYMMETRIC, SAME)
 
-  At stride 1 Keras' ``"same"`` is already symmetric for odd kernels, so an
-  explicit pad layer is only needed for strided convs.
-  """
-  if strides > 1 and kernel_size > 1:
+
+def check_padding(padding: str) -> None:
+  if padding not in PADDINGS:
+    raise ValueError(f"unknown padding {padding!r}; known: "
+                     f"{', '.join(PADDINGS)}")
+
+
+def _pads_explicitly(kernel_size: int, strides: int, padding: str) -> bool:
+  # At stride 1 Keras' "same" is already symmetric for odd kernels.
+  check_padding(padding)
+  return padding == SYMMETRIC and strides > 1 and kernel_size > 1
+
+
+def padding_layer(kernel_size: int, strides: int, name: str,
+                  padding: str = SYMMETRIC):
+  """The ZeroPadding2D before a conv that pads symmetrically, or None."""
+  if _pads_explicitly(kernel_size, strides, padding):
     return keras.layers.ZeroPadding2D(kernel_size // 2, name=name)
   return None
 
 
-def conv_padding(kernel_size: int, strides: int) -> str:
-  return "valid" if strides > 1 and kernel_size > 1 else "same"
+def conv_padding(kernel_size: int, strides: int,
+                 padding: str = SYMMETRIC) -> str:
+  """The conv's own Keras ``padding`` after ``padding_layer``."""
+  return "valid" if _pads_explicitly(kernel_size, strides, padding) else "same"
 
 
 class CompositeBlock(keras.layers.Layer):

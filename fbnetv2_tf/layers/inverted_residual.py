@@ -29,12 +29,13 @@ class InvertedResidual(composite.CompositeBlock):
     use_bias: give the 1x1 and depthwise convs a bias.
     expand: whether to have the expand conv; None: when mid != in.
     residual: whether to add the input; None: when in == out and stride 1.
+    padding: how a strided depthwise conv pads (``ConvBNAct``).
   """
 
   def __init__(self, in_channels, out_channels, mid_channels, kernel_size=3,
                strides=1, activation="relu", se_channels=0, expand_groups=1,
                project_groups=1, use_bias=False, expand=None, residual=None,
-               **kwargs):
+               padding=composite.SYMMETRIC, **kwargs):
     super().__init__(**kwargs)
     self.in_channels = in_channels
     self.out_channels = out_channels
@@ -48,6 +49,7 @@ class InvertedResidual(composite.CompositeBlock):
     self.use_bias = use_bias
     self.expand_conv = expand
     self.residual = residual
+    self.padding = padding
     if residual and (in_channels != out_channels or strides != 1):
       raise ValueError("a residual needs in == out channels and stride 1")
     if expand is False and mid_channels != in_channels:
@@ -60,10 +62,11 @@ class InvertedResidual(composite.CompositeBlock):
                               name=f"{n}_expand")
       if expand_groups > 1:
         self.shuffle = ChannelShuffle(expand_groups, name=f"{n}_shuffle")
-    self.dw_pad = composite.padding_layer(kernel_size, strides, f"{n}_dw_pad")
+    self.dw_pad = composite.padding_layer(kernel_size, strides, f"{n}_dw_pad",
+                                          padding)
     self.dw = keras.layers.DepthwiseConv2D(
         kernel_size, strides=strides,
-        padding=composite.conv_padding(kernel_size, strides),
+        padding=composite.conv_padding(kernel_size, strides, padding),
         use_bias=use_bias, depthwise_initializer=composite.CONV_INITIALIZER,
         name=f"{n}_dw")
     self.dw_bn = composite.batch_norm(f"{n}_dw_bn")
@@ -125,4 +128,5 @@ class InvertedResidual(composite.CompositeBlock):
             "activation": self.activation, "se_channels": self.se_channels,
             "expand_groups": self.expand_groups,
             "project_groups": self.project_groups, "use_bias": self.use_bias,
-            "expand": self.expand_conv, "residual": self.residual}
+            "expand": self.expand_conv, "residual": self.residual,
+            "padding": self.padding}

@@ -18,7 +18,8 @@ def block_layer(block: ResolvedBlock) -> composite.CompositeBlock:
             "name": block.name}
   if info.kind == ops.CONV:
     return layers.ConvBNAct(block.out_channels, info.kernel,
-                            strides=block.stride, **common)
+                            strides=block.stride, padding=block.padding,
+                            **common)
   if info.kind == ops.SKIP:
     return layers.Skip(block.in_channels, block.out_channels,
                        strides=block.stride, **common)
@@ -28,7 +29,7 @@ def block_layer(block: ResolvedBlock) -> composite.CompositeBlock:
       block.in_channels, block.out_channels, block.mid_channels,
       kernel_size=info.kernel, strides=block.stride,
       se_channels=block.se_channels, expand_groups=info.expand_groups,
-      project_groups=block.pwl_groups, **common)
+      project_groups=block.pwl_groups, padding=block.padding, **common)
 
 
 def build_child_model(arch: ArchSpec, num_classes: int = 1000,

@@ -74,13 +74,16 @@ def _may_be_identity(bp: BlockPlan) -> bool:
           and bool(set(bp.in_width.options) & set(bp.out_width.options)))
 
 
-def _candidate_layer(bp: BlockPlan, cp: CandidatePlan, name: str):
+def _candidate_layer(bp: BlockPlan, cp: CandidatePlan, name: str,
+                     padding: str):
+  """One candidate at its largest widths, padded as the space's children
+  are (``padding``), so that they inherit weights of the same function."""
   info = cp.info
   common = {"activation": info.activation, "use_bias": bp.block.bias,
             "name": name}
   if info.kind == spec_ops.CONV:
     return layers.ConvBNAct(bp.out_width.max, info.kernel, strides=bp.stride,
-                            **common)
+                            padding=padding, **common)
   if info.kind == spec_ops.SKIP:
     return layers.Skip(bp.in_width.max, bp.out_width.max, strides=bp.stride,
                        identity=bp.residual, **common)
@@ -91,7 +94,7 @@ def _candidate_layer(bp: BlockPlan, cp: CandidatePlan, name: str):
       bp.in_width.max, bp.out_width.max, cp.max_mid, residual=bp.residual,
       expand=cp.needs_expand, kernel_size=info.kernel, strides=bp.stride,
       se_channels=cp.max_se, expand_groups=info.expand_groups,
-      project_groups=info.expand_groups, **common)
+      project_groups=info.expand_groups, padding=padding, **common)
 
 
 def _batched(weights) -> Any:
@@ -176,7 +179,7 @@ class SupernetNetwork(keras.Model):
     self.out_masks, self.mid_masks, self.se_masks = [], [], []
     for bp in self.plan.blocks:
       self.blocks.append(MixedBlock(
-          [_candidate_layer(bp, cp, f"{bp.name}_c{t}")
+          [_candidate_layer(bp, cp, f"{bp.name}_c{t}", self.space.padding)
            for t, cp in enumerate(bp.candidates)], name=bp.name))
       self.out_masks.append(ChannelMask(bp.out_width.options,
                                         bp.out_width.max,

@@ -69,7 +69,8 @@ def derive_arch(space: SearchSpace, choices: Mapping[str, int],
   """The child ArchSpec of ``space`` under ``choices`` (missing: option 0).
 
   Expansions are those of the chosen options, so the child's
-  ``make_divisible(in * e)`` gives exactly the mid width the supernet masked.
+  ``make_divisible(in * e)`` gives exactly the mid width the supernet masked;
+  the child pads as the space (and its supernet) does.
   """
   known = {d.name for d in space.decisions()}
   unknown = set(choices) - known
@@ -99,7 +100,8 @@ def derive_arch(space: SearchSpace, choices: Mapping[str, int],
     stages.append(tuple(blocks))
   return ArchSpec(name=name or f"{space.name}_derived",
                   input_size=pick(RESOLUTION, space.input_sizes),
-                  width_divisor=space.width_divisor, stages=tuple(stages))
+                  width_divisor=space.width_divisor, padding=space.padding,
+                  stages=tuple(stages))
 
 
 def _log_probabilities(v: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 JSON format (the format of the published-model file)::
 
   {model_name: {"input_size": int, "width_divisor": int,
+                "padding"?: "symmetric" | "same",
                 "stages": [[block, ...], ...]}, ...}
 
   block = {"op": str, "out": int, "stride": 1 | 2, "repeat"?: int >= 1,
@@ -12,7 +13,13 @@ JSON format (the format of the published-model file)::
 required by ``ir_*`` and ``ir_pool*`` blocks and not allowed elsewhere.
 ``repeat`` copies a block; only the first copy uses ``stride``. ``bias`` gives
 the block's convs a bias; ``pwl_groups`` is the group count of an inverted
-residual's 1x1 projection conv. A file holds one or several named models.
+residual's 1x1 projection conv. ``padding`` is how strided convs pad:
+``symmetric`` (the default, the reference models') pads ``k // 2`` on every
+side; ``same`` pads as TensorFlow's ``"same"`` does (inside the conv, one
+pixel less at the top and left of an even input), which needs no separate
+pad op in a TFLite file. Output sizes, and so costs, are the same; the
+function is not. It is written only when it is not the default. A file holds
+one or several named models.
 """
 
 from __future__ import annotations
@@ -30,7 +37,12 @@ from fbnetv2_tf.specs.locations import location
 
 _BLOCK_REQUIRED = ("op", "out", "stride")
 _BLOCK_OPTIONAL = ("repeat", "expansion", "bias", "pwl_groups")
-_ARCH_KEYS = ("input_size", "width_divisor", "stages")
+_ARCH_KEYS = ("input_size", "width_divisor", "padding", "stages")
+
+# How strided convs pad (module docstring); the reference models' first.
+SYMMETRIC = "symmetric"
+SAME = "same"
+PADDINGS = (SYMMETRIC, SAME)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +88,8 @@ class BlockSpec:
 
 @dataclasses.dataclass(frozen=True)
 class ArchSpec:
-  """A whole network: input size, channel rounding and stages of blocks.
+  """A whole network: input size, channel rounding, how strided convs pad
+  (``PADDINGS``) and stages of blocks.
 
   The classifier (global pool and a fully-connected layer) is implied after
   the last stage, as in the published models; its class count is a build
@@ -86,6 +99,7 @@ class ArchSpec:
   input_size: int
   stages: tuple[tuple[BlockSpec, ...], ...]
   width_divisor: int = 8
+  padding: str = SYMMETRIC
 
   def __post_init__(self):
     object.__setattr__(self, "stages",
@@ -107,8 +121,14 @@ class ArchSpec:
     return dataclasses.replace(self, **changes)
 
   def to_dict(self) -> dict[str, Any]:
-    return {"input_size": self.input_size, "width_divisor": self.width_divisor,
-            "stages": [[b.to_dict() for b in stage] for stage in self.stages]}
+    d: dict[str, Any] = {"input_size": self.input_size,
+                         "width_divisor": self.width_divisor}
+    # Only when not the default: files written before the field existed, and
+    # the zoo's, stay byte for byte what they were.
+    if self.padding != SYMMETRIC:
+      d["padding"] = self.padding
+    d["stages"] = [[b.to_dict() for b in stage] for stage in self.stages]
+    return d
 
   @classmethod
   def from_dict(cls, name: str, d: Mapping[str, Any]) -> "ArchSpec":
@@ -124,6 +144,7 @@ class ArchSpec:
                width_divisor=files.require_int(
                    d.get("width_divisor", 8),
                    location(name, field="width_divisor")),
+               padding=d.get("padding", SYMMETRIC),
                stages=parsed)
 
 
@@ -178,6 +199,13 @@ def _block_from_dict(d: Any, where: str) -> BlockSpec:
                    pwl_groups=_field_int(d, "pwl_groups", 1, where))
 
 
+def check_padding(padding: Any, where: str) -> None:
+  """SpecError unless ``padding`` is one of ``PADDINGS``."""
+  if padding not in PADDINGS:
+    raise SpecError(f"{where}: must be one of "
+                    f"{', '.join(repr(p) for p in PADDINGS)}, got {padding!r}")
+
+
 def _field_int(d: Mapping[str, Any], key: str, default, where: str) -> int:
   value = d[key] if default is None else d.get(key, default)
   return files.require_int(value, f"{where}: field '{key}'")
@@ -194,6 +222,7 @@ def _validate(arch: ArchSpec) -> None:
   if arch.input_size < 1:
     raise SpecError(f"{location(name, field='input_size')}: must be positive, "
                     f"got {arch.input_size}")
+  check_padding(arch.padding, location(name, field="padding"))
   for s, b, block in arch.blocks():
     _validate_block(block, lambda f, s=s, b=b: location(name, s, b, f))
   if arch.input_size < arch.total_stride:

@@ -2,17 +2,22 @@
 
 Grammar (whitespace is ignored)::
 
-  arch   := [name "@"] input_size ["/" width_divisor] ":" stage ("|" stage)*
-  stage  := block ("," block)*
-  block  := op "-c" out ("-" option)*
-  option := "s" stride | "e" expansion | "r" repeat | "p" pwl_groups | "b"
+  arch    := [name "@"] input_size ["/" width_divisor] ["+" padding] ":"
+             stage ("|" stage)*
+  padding := "same" | "symmetric"
+  stage   := block ("," block)*
+  block   := op "-c" out ("-" option)*
+  option  := "s" stride | "e" expansion | "r" repeat | "p" pwl_groups | "b"
 
 ``op`` follows :mod:`fbnetv2_tf.specs.ops`; ``b`` gives the block's convs a
 bias; omitted options take their defaults (stride 1, repeat 1, no expansion,
-no bias, 1 group). ``width_divisor`` defaults to 8 and ``name`` to ``arch``.
-Example, the first three stages of FBNetV2-F1::
+no bias, 1 group). ``width_divisor`` defaults to 8, ``name`` to ``arch`` and
+``padding`` to ``symmetric`` (how strided convs pad,
+:mod:`fbnetv2_tf.specs.arch_spec`), which is never written. Examples, the
+first three stages of FBNetV2-F1, and a small network padded as ``same``::
 
   FBNetV2_F1@128/8: conv_k3_hs-c8-s2 | ir_k5-c8-e1 | ir_k5-c24-s2-e5.4566, ir_k5-c24-e4.7912
+  tiny@32/8+same: conv_k3-c8-s2 | ir_k3-c16-s2-e4
 """
 
 from __future__ import annotations
@@ -20,12 +25,13 @@ from __future__ import annotations
 import decimal
 import re
 
-from fbnetv2_tf.specs.arch_spec import ArchSpec, BlockSpec
+from fbnetv2_tf.specs.arch_spec import SYMMETRIC, ArchSpec, BlockSpec
 from fbnetv2_tf.errors import SpecError
 
 DEFAULT_NAME = "arch"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
-_HEADER_RE = re.compile(r"^(?:([A-Za-z0-9_.\-]+)@)?(\d+)(?:/(\d+))?$")
+_HEADER_RE = re.compile(
+    r"^(?:([A-Za-z0-9_.\-]+)@)?(\d+)(?:/(\d+))?(?:\+([A-Za-z]+))?$")
 _OPTION_RE = re.compile(r"^([cserp])(\d+(?:\.\d*)?)$|^b$")
 _OPTION_FIELDS = {"c": "out", "s": "stride", "e": "expansion", "r": "repeat",
                   "p": "pwl_groups"}
@@ -44,7 +50,7 @@ def parse_arch_string(text: str) -> ArchSpec:
   m = _HEADER_RE.match(head)
   if not sep or not m:
     raise SpecError(f"arch string {text!r}: expected "
-                    "'[name@]input_size[/width_divisor]: blocks'")
+                    "'[name@]input_size[/width_divisor][+padding]: blocks'")
   name = m.group(1) or DEFAULT_NAME
   stages = []
   for s, stage_text in enumerate(body.split("|")):
@@ -53,7 +59,8 @@ def parse_arch_string(text: str) -> ArchSpec:
     stages.append(tuple(_parse_block(block_text, f"{name}: stage {s}, block {b}")
                         for b, block_text in enumerate(stage_text.split(","))))
   return ArchSpec(name=name, input_size=int(m.group(2)),
-                  width_divisor=int(m.group(3) or 8), stages=tuple(stages))
+                  width_divisor=int(m.group(3) or 8),
+                  padding=m.group(4) or SYMMETRIC, stages=tuple(stages))
 
 
 def _parse_block(text: str, where: str) -> BlockSpec:
@@ -91,6 +98,8 @@ def to_arch_string(arch: ArchSpec) -> str:
     raise SpecError(f"{arch.name}: the name cannot be written in an arch "
                     "string; use letters, digits, '_', '.' and '-'")
   header = f"{arch.name}@{arch.input_size}/{arch.width_divisor}"
+  if arch.padding != SYMMETRIC:
+    header += f"+{arch.padding}"
   stages = [", ".join(_block_string(b) for b in stage) for stage in arch.stages]
   return f"{header}: " + " | ".join(stages)
 

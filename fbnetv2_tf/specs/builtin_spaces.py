@@ -11,9 +11,15 @@ import os
 
 from fbnetv2_tf.errors import SpecError
 from fbnetv2_tf.specs import mobilenet_v3
-from fbnetv2_tf.specs.arch_spec import ArchSpec
+from fbnetv2_tf.specs.arch_spec import SYMMETRIC, ArchSpec
 from fbnetv2_tf.specs.search_space import (SearchBlock, SearchSpace,
                                            load_search_space, parse_candidate)
+
+# How every built-in space's strided convs pad, and so its supernet, its
+# children and its latency tables (and MobileNetV3-Small, a child of
+# mnv3_small32): the reference models' padding until "same", which leaves
+# no PAD op in a TFLite file, is measured to pay off.
+PADDING = SYMMETRIC
 
 
 def _block(ops, out, stride=1, expansions=(), group=None) -> SearchBlock:
@@ -46,7 +52,7 @@ def fbnet_v1() -> SearchSpace:
                    for i in range(n)])
   stages.append([_block(["conv_k1"], 1984)])
   return SearchSpace(name="fbnet_v1", input_sizes=(224,), width_divisor=1,
-                     stages=tuple(tuple(s) for s in stages),
+                     padding=PADDING, stages=tuple(tuple(s) for s in stages),
                      description=fbnet_v1.__doc__.split("\n")[0])
 
 
@@ -84,7 +90,8 @@ def fbnetv2_f() -> SearchSpace:
   stages.append([_block(ir_skip, tuple(range(200, 249, 8)), expansions=e)])
   stages.append([_block(["ir_pool_hs"], 1984, expansions=(6,))])
   return SearchSpace(name="fbnetv2_f", input_sizes=(224, 192, 160, 128),
-                     width_divisor=8, stages=tuple(tuple(s) for s in stages),
+                     width_divisor=8, padding=PADDING,
+                     stages=tuple(tuple(s) for s in stages),
                      description=fbnetv2_f.__doc__.split("\n")[0])
 
 
@@ -105,7 +112,8 @@ def tiny32() -> SearchSpace:
       (_block(["ir_pool_hs"], 128, expansions=(4,)),),
   )
   return SearchSpace(name="tiny32", input_sizes=(32, 24, 16), width_divisor=4,
-                     stages=stages, description=tiny32.__doc__.split("\n")[0])
+                     padding=PADDING, stages=stages,
+                     description=tiny32.__doc__.split("\n")[0])
 
 
 # Per bneck of MobileNetV3-Small, the expansion options beside its own
@@ -131,7 +139,7 @@ def mnv3_small32() -> SearchSpace:
   as in MobileNetV3. One resolution, 32 px: the five stride-2 layers need an
   input of at least 32 px. About 10^18.9 architectures.
   """
-  mnv3 = mobilenet_v3.small_arch(32)
+  mnv3 = mobilenet_v3.small_arch(32, padding=PADDING)
   others = iter(_MNV3_SMALL_OTHER_EXPANSIONS)
   stem_widths, *stage_widths, head_widths = _MNV3_SMALL_WIDTHS
   stages = [[_block(["conv_k3_hs"], stem_widths, stride=2)]]
@@ -143,7 +151,7 @@ def mnv3_small32() -> SearchSpace:
         for b, spec in enumerate(stage)])
   stages.append([_block(["ir_pool_hs"], head_widths, expansions=(4, 6))])
   return SearchSpace(name="mnv3_small32", input_sizes=(32,),
-                     width_divisor=mobilenet_v3.WIDTH_DIVISOR,
+                     width_divisor=mobilenet_v3.WIDTH_DIVISOR, padding=PADDING,
                      stages=tuple(tuple(s) for s in stages),
                      description=mnv3_small32.__doc__.split("\n")[0])
 
@@ -153,7 +161,7 @@ def mobilenet_v3_small32() -> tuple[ArchSpec, dict[str, int]]:
   ``(arch, choices)``, where ``derive_arch(mnv3_small32(), choices,
   arch.name)`` is ``arch``. How it differs from
   ``keras.applications.MobileNetV3Small``: ``mobilenet_v3.small_arch``."""
-  arch = mobilenet_v3.small_arch(32)
+  arch = mobilenet_v3.small_arch(32, padding=PADDING)
   return arch, mobilenet_v3.choices_for(mnv3_small32(), arch)
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 
 from fbnetv2_tf.errors import SpecError
-from fbnetv2_tf.specs.arch_spec import ArchSpec, BlockSpec
+from fbnetv2_tf.specs.arch_spec import SYMMETRIC, ArchSpec, BlockSpec
 from fbnetv2_tf.specs.plan import make_divisible
 from fbnetv2_tf.specs.search_space import RESOLUTION, SearchSpace
 
@@ -71,9 +71,10 @@ def expansion_ratio(expanded: int, in_channels: int) -> float:
   return ratio
 
 
-def small_arch(input_size: int = 32, name: str = "MobileNetV3Small"
-               ) -> ArchSpec:
-  """MobileNetV3-Small (Table 2) as an ArchSpec at ``input_size`` px.
+def small_arch(input_size: int = 32, name: str = "MobileNetV3Small",
+               padding: str = SYMMETRIC) -> ArchSpec:
+  """MobileNetV3-Small (Table 2) as an ArchSpec at ``input_size`` px whose
+  strided convs pad as ``padding`` says (``arch_spec.PADDINGS``).
 
   Against ``keras.applications.MobileNetV3Small(weights=None,
   include_preprocessing=False)`` at the same input:
@@ -87,9 +88,10 @@ def small_arch(input_size: int = 32, name: str = "MobileNetV3Small"
     Keras's is a 1x1 conv after dropout 0.2 (``dropout_rate``);
   - the squeeze-excite's hidden activation is the block's own (h-swish in
     the h-swish blocks), where Keras always uses ReLU;
-  - a stride-2 conv pads k // 2 on every side, where Keras pads the stem
-    "same" and the depthwise convs by ``correct_pad`` (one pixel less at the
-    top and left of an even input): the output sizes agree;
+  - with symmetric padding a stride-2 conv pads k // 2 on every side, where
+    Keras pads the stem "same" and the depthwise convs by ``correct_pad``
+    (one pixel less at the top and left of an even input, as "same"): the
+    output sizes agree; ``padding="same"`` pads as Keras does;
   - BatchNorm uses the library's settings, not Keras's epsilon 1e-3 and
     momentum 0.999.
 
@@ -108,7 +110,8 @@ def small_arch(input_size: int = 32, name: str = "MobileNetV3Small"
   stages.append((BlockSpec("ir_pool_hs", SMALL_HEAD, expansion=expansion_ratio(
       SMALL_LAST_CONV, channels)),))
   return ArchSpec(name=name, input_size=input_size,
-                  width_divisor=WIDTH_DIVISOR, stages=tuple(stages))
+                  width_divisor=WIDTH_DIVISOR, padding=padding,
+                  stages=tuple(stages))
 
 
 def choices_for(space: SearchSpace, arch: ArchSpec) -> dict[str, int]:
@@ -118,6 +121,9 @@ def choices_for(space: SearchSpace, arch: ArchSpec) -> dict[str, int]:
   if arch.width_divisor != space.width_divisor:
     raise SpecError(f"{arch.name}: width divisor {arch.width_divisor}, the "
                     f"space {space.name!r} has {space.width_divisor}")
+  if arch.padding != space.padding:
+    raise SpecError(f"{arch.name}: {arch.padding} padding, the space "
+                    f"{space.name!r} pads as {space.padding}")
   if [len(s) for s in arch.stages] != [len(s) for s in space.stages]:
     raise SpecError(f"{arch.name}: stages of {[len(s) for s in arch.stages]} "
                     f"blocks, the space {space.name!r} has "

@@ -10,7 +10,7 @@ import dataclasses
 import math
 
 from fbnetv2_tf.specs import ops
-from fbnetv2_tf.specs.arch_spec import ArchSpec, BlockSpec
+from fbnetv2_tf.specs.arch_spec import SYMMETRIC, ArchSpec, BlockSpec
 from fbnetv2_tf.errors import SpecError
 from fbnetv2_tf.specs.locations import location
 
@@ -35,7 +35,8 @@ def make_divisible(value: float, divisor: int) -> int:
 
 
 def conv_output_size(size: int, stride: int) -> int:
-  """Output size of an odd-kernel conv padded by k // 2 on both sides."""
+  """Output size of an odd-kernel conv padded by k // 2 on both sides, or
+  as ``"same"`` pads it: both give ``ceil(size / stride)``."""
   return (size - 1) // stride + 1
 
 
@@ -47,6 +48,7 @@ class ResolvedBlock:
   (equal to ``in_channels`` when the expand conv is omitted); ``se_channels``
   is 0 without squeeze-excite. ``residual`` means the output is added to the
   input (inverted residual) or is the input itself (identity skip).
+  ``padding`` is the architecture's (``arch_spec.PADDINGS``).
   """
   name: str
   op: str
@@ -60,6 +62,7 @@ class ResolvedBlock:
   se_channels: int = 0
   use_bias: bool = False
   pwl_groups: int = 1
+  padding: str = SYMMETRIC
 
   @property
   def has_expand(self) -> bool:
@@ -81,7 +84,8 @@ def resolve(arch: ArchSpec, input_channels: int = 3) -> list[ResolvedBlock]:
     for r in range(spec.repeat):
       block = resolve_block(
           spec, f"s{s}_b{b}" + (f"_r{r}" if spec.repeat > 1 else ""),
-          channels, size, arch.width_divisor, first_copy=r == 0)
+          channels, size, arch.width_divisor, first_copy=r == 0,
+          padding=arch.padding)
       _check_groups(block, lambda f, s=s, b=b: location(arch.name, s, b, f))
       blocks.append(block)
       size, channels = block.out_size, spec.out
@@ -90,12 +94,14 @@ def resolve(arch: ArchSpec, input_channels: int = 3) -> list[ResolvedBlock]:
 
 def resolve_block(spec: BlockSpec, name: str, in_channels: int, in_size: int,
                   width_divisor: int, first_copy: bool = True,
-                  mid_channels: int | None = None) -> ResolvedBlock:
+                  mid_channels: int | None = None,
+                  padding: str = SYMMETRIC) -> ResolvedBlock:
   """One copy of ``spec`` on an ``in_size`` px, ``in_channels`` input.
 
   Only the first copy of a repeated block strides. ``mid_channels``
   overrides the expanded width that ``spec.expansion`` gives (a latency
-  table's candidate is keyed by its mid width, not by a ratio). Everything
+  table's candidate is keyed by its mid width, not by a ratio); ``padding``
+  is the architecture's or the space's. Everything
   that builds or costs a block goes through here, so the child, the
   analytic counter and the latency candidates share one set of rules.
   """
@@ -113,7 +119,7 @@ def resolve_block(spec: BlockSpec, name: str, in_channels: int, in_size: int,
       name=name, op=spec.op, info=info, in_channels=in_channels,
       out_channels=spec.out, stride=stride, in_size=in_size,
       out_size=out_size, mid_channels=mid, se_channels=se,
-      use_bias=spec.bias, pwl_groups=spec.pwl_groups)
+      use_bias=spec.bias, pwl_groups=spec.pwl_groups, padding=padding)
 
 
 def _check_groups(block: ResolvedBlock, where) -> None:

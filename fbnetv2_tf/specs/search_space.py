@@ -3,6 +3,9 @@
 JSON format (one space per file)::
 
   {"name": str, "description"?: str, "width_divisor"?: int (default 8),
+   "padding"?: "symmetric" | "same",   # how strided convs pad (default
+                                       # symmetric), in the supernet and in
+                                       # every child
    "input_sizes": [int, ...],          # resolution options, largest first
    "stages": [[block, ...], ...]}
 
@@ -39,11 +42,13 @@ from typing import Any, Mapping
 from fbnetv2_tf.specs import files
 from fbnetv2_tf.specs import ops
 from fbnetv2_tf.errors import SpecError
+from fbnetv2_tf.specs.arch_spec import SYMMETRIC, check_padding
 from fbnetv2_tf.specs.locations import location
 
 RESOLUTION = "resolution"
 _CANDIDATE_RE = re.compile(r"^(.*?)(?:_e(\d+(?:\.\d+)?))?$")
-_SPACE_KEYS = ("name", "description", "width_divisor", "input_sizes", "stages")
+_SPACE_KEYS = ("name", "description", "width_divisor", "padding",
+               "input_sizes", "stages")
 _BLOCK_KEYS = ("ops", "out", "stride", "expansions", "width_group", "bias")
 
 
@@ -129,6 +134,7 @@ class SearchSpace:
   stages: tuple[tuple[SearchBlock, ...], ...]
   width_divisor: int = 8
   description: str = ""
+  padding: str = SYMMETRIC
 
   def __post_init__(self):
     object.__setattr__(self, "stages",
@@ -187,8 +193,10 @@ class SearchSpace:
     d: dict[str, Any] = {"name": self.name}
     if self.description:
       d["description"] = self.description
-    d.update({"width_divisor": self.width_divisor,
-              "input_sizes": list(self.input_sizes),
+    d["width_divisor"] = self.width_divisor
+    if self.padding != SYMMETRIC:  # only when not the default, as ArchSpec's
+      d["padding"] = self.padding
+    d.update({"input_sizes": list(self.input_sizes),
               "stages": [[b.to_dict() for b in st] for st in self.stages]})
     return d
 
@@ -212,6 +220,7 @@ class SearchSpace:
                    d.get("width_divisor", 8),
                    location(name, field="width_divisor")),
                description=str(d.get("description", "")),
+               padding=d.get("padding", SYMMETRIC),
                stages=parsed)
 
 
@@ -300,6 +309,7 @@ def _validate(space: SearchSpace) -> None:
                     f"descending order, got {list(sizes)}")
   if space.width_divisor < 1:
     raise SpecError(f"{where(f='width_divisor')}: must be >= 1")
+  check_padding(space.padding, where(f="padding"))
   if not space.stages:
     raise SpecError(f"{name}: a search space needs at least one stage")
   group_options: dict[str, tuple[int, ...]] = {}

@@ -22,6 +22,11 @@ LAYER_CASES = {
     "inverted_residual_g2": (lambda: layers.InvertedResidual(
         8, 16, 24, strides=2, expand_groups=2, project_groups=2),
                              (2, 8, 8, 8)),
+    "conv_bn_act_same": (lambda: layers.ConvBNAct(8, 3, strides=2,
+                                                  padding="same"),
+                         (2, 8, 8, 4)),
+    "inverted_residual_same": (lambda: layers.InvertedResidual(
+        8, 16, 24, kernel_size=5, strides=2, padding="same"), (2, 8, 8, 8)),
     "squeeze_excite": (lambda: layers.SqueezeExcite(12, 4), (2, 4, 4, 12)),
     "skip_conv": (lambda: layers.Skip(8, 16, strides=2), (2, 8, 8, 8)),
     "ir_pool": (lambda: layers.IRPool(32, 48), (2, 4, 4, 8)),
@@ -79,6 +84,49 @@ def test_strided_conv_pads_symmetrically():
   # TensorFlow's "same" pads only bottom/right at stride 2 on even inputs.
   same = tf.nn.conv2d(x, kernel, strides=2, padding="SAME").numpy()
   assert np.abs(y - same).max() > 1e-3
+
+
+@pytest.mark.parametrize("kernel,size", [(3, 8), (5, 8), (3, 7), (5, 9)])
+def test_a_same_padded_strided_conv_computes_keras_same(kernel, size):
+  layer = layers.ConvBNAct(4, kernel, strides=2, activation=None,
+                           use_bn=False, padding="same")
+  x = random_images((1, size, size, 3))
+  y = np.asarray(layer(x))
+  assert layer.pad is None
+  reference = keras.layers.Conv2D(4, kernel, strides=2, padding="same",
+                                  use_bias=False)
+  reference.build(x.shape)
+  reference.set_weights(layer.conv.get_weights())
+  np.testing.assert_allclose(y, np.asarray(reference(x)), atol=1e-5)
+  symmetric = layers.ConvBNAct(4, kernel, strides=2, activation=None,
+                               use_bn=False)
+  symmetric(x)
+  symmetric.conv.set_weights(layer.conv.get_weights())
+  # Same sizes, another function where "same" pads asymmetrically (even
+  # inputs); at odd sizes both pad k // 2 on every side.
+  assert np.asarray(symmetric(x)).shape == y.shape
+  difference = np.abs(np.asarray(symmetric(x)) - y).max()
+  assert difference > 1e-3 if size % 2 == 0 else difference < 1e-5
+
+
+def test_a_same_padded_inverted_residual_has_no_pad_layer():
+  same = layers.InvertedResidual(8, 16, 24, kernel_size=5, strides=2,
+                                 padding="same")
+  symmetric = layers.InvertedResidual(8, 16, 24, kernel_size=5, strides=2)
+  assert same.dw_pad is None and same.dw.padding == "same"
+  assert isinstance(symmetric.dw_pad, keras.layers.ZeroPadding2D)
+  assert symmetric.dw_pad.padding == ((2, 2), (2, 2))
+  assert symmetric.dw.padding == "valid"
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.ConvBNAct(8, 3, strides=2, padding="valid"),
+    lambda: layers.ConvBNAct(8, 1, padding="SAME"),
+    lambda: layers.InvertedResidual(8, 8, 16, padding="reflect"),
+])
+def test_unknown_padding_is_rejected(make):
+  with pytest.raises(ValueError, match="unknown padding"):
+    make()
 
 
 def test_squeeze_excite_matches_its_formula():

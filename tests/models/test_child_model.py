@@ -10,6 +10,7 @@ from fbnetv2_tf.export import parity, tflite
 from fbnetv2_tf.layers import ChannelShuffle
 from fbnetv2_tf.models import zoo
 from fbnetv2_tf.models.child_model import build_child_model
+from fbnetv2_tf.specs.arch_string import parse_arch_string
 from tests.testing.models import TINY_ARCH, randomize_batchnorm, random_images
 
 STANDARD_LAYERS = (
@@ -37,6 +38,39 @@ def test_input_size_and_num_classes_can_be_overridden():
   counts = count_keras_model(model)
   expected = count_arch(zoo.get_arch("FBNetV2_F1").replace(input_size=64), 7)
   assert (counts.macs, counts.params) == (expected.macs, expected.params)
+
+
+def _pad_layers(model):
+  return [l.name for l in model.layers
+          if isinstance(l, keras.layers.ZeroPadding2D)]
+
+
+def test_a_same_padded_child_has_no_pad_layer_and_the_same_costs():
+  same_arch = TINY_ARCH.replace(padding="same")
+  symmetric, same = (build_child_model(a, 10) for a in (TINY_ARCH, same_arch))
+  # The stem and the strided k5 depthwise conv pad explicitly; the strided
+  # skip is a 1x1 conv, which needs no padding.
+  assert _pad_layers(symmetric) == ["s0_b0_pad", "s1_b1_dw_pad"]
+  assert _pad_layers(same) == []
+  assert same.output.shape == symmetric.output.shape
+  assert [l.output.shape for l in same.layers if l.weights] == [
+      l.output.shape for l in symmetric.layers if l.weights]
+  counted = count_arch(TINY_ARCH, 10)
+  assert count_arch(same_arch, 10) == counted
+  for model in (symmetric, same):
+    keras_counts = count_keras_model(model)
+    assert (keras_counts.macs, keras_counts.params) == (counted.macs,
+                                                        counted.params)
+
+
+def test_a_same_padded_child_converts_without_a_pad_op():
+  from fbnetv2_tf.export import graph  # pylint: disable=g-import-not-at-top
+  pads = {padding: graph.op_counts(tflite.convert_to_tflite(
+      build_child_model(parse_arch_string(
+          f"p@16/4+{padding}: conv_k3-c8-s2 | ir_k5-c8-s2-e2 | skip-c16-s2"),
+                        10))).get("PAD", 0)
+          for padding in ("symmetric", "same")}
+  assert pads == {"symmetric": 2, "same": 0}
 
 
 @pytest.mark.parametrize("name", zoo.names())

@@ -1,5 +1,7 @@
 """The supernet: variables, gradients, saving, derivation and cost."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -49,6 +51,22 @@ def test_the_supernet_holds_one_conv_per_block_candidate_not_per_width(tiny):
       == len(convs)
   assert sum(np.prod(v.shape) for v in net.weight_variables) == \
       sum(np.prod(v.shape) for v in tiny.weight_variables)
+
+
+def _pad_layers(net):
+  return [l for l in net._flatten_layers(include_self=False, recursive=True)  # pylint: disable=protected-access
+          if isinstance(l, keras.layers.ZeroPadding2D)]
+
+
+def test_a_same_padded_space_builds_its_candidates_without_pad_layers(tiny):
+  space = builtin_spaces.tiny32()
+  assert space.padding == "symmetric" and _pad_layers(tiny)
+  same = dataclasses.replace(space, padding="same")
+  net = Supernet(same, num_classes=10, seed=1).build_for_input()
+  assert _pad_layers(net) == []
+  assert net.get_config()["space"]["padding"] == "same"
+  assert [v.shape for v in net.weight_variables] == [
+      v.shape for v in tiny.weight_variables]
 
 
 def test_gradients_reach_every_logit(tiny):

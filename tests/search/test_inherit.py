@@ -1,6 +1,8 @@
 """Supernet = child: at one-hot weights the supernet computes the derived
 child's function when the child inherits the supernet's weights."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -15,9 +17,12 @@ from tests.testing.models import random_images, randomize_batchnorm
 TOLERANCE = 1e-5
 
 
-def _supernet(name, seed=0):
-  net = Supernet(builtin_spaces.get_space(name), num_classes=10,
-                 input_channels=3, seed=seed).build_for_input()
+def _supernet(name, seed=0, padding=None):
+  space = builtin_spaces.get_space(name)
+  if padding is not None:
+    space = dataclasses.replace(space, padding=padding)
+  net = Supernet(space, num_classes=10, input_channels=3,
+                 seed=seed).build_for_input()
   randomize_batchnorm(net, seed)  # logits of order one, so differences show
   return net
 
@@ -62,8 +67,8 @@ def _forward(net):
   return lambda x, w, t: net._test_forward[t](x, w)
 
 
-def _check(name, draws, training=False):
-  net = _supernet(name)
+def _check(name, draws, training=False, padding=None):
+  net = _supernet(name, padding=padding)
   space = net.space
   rng = np.random.default_rng(1)
   images = random_images((2, space.max_input_size, space.max_input_size, 3))
@@ -78,6 +83,24 @@ def _check(name, draws, training=False):
 
 def test_tiny32_supernet_equals_its_children_in_inference():
   _check("tiny32", 6)
+
+
+def test_a_same_padded_supernet_equals_its_same_padded_children():
+  # Every tiny32 resolution meets its strided convs at even sizes, where
+  # "same" and symmetric padding compute different functions.
+  _check("tiny32", 4, padding="same")
+
+
+def test_a_same_padded_child_inherits_every_weight():
+  net = _supernet("tiny32", padding="same")
+  choices = derive.random_choices(net.space, np.random.default_rng(4))
+  child = inherit.inherit_child(net, choices)
+  assert not [l for l in child.layers
+              if isinstance(l, keras.layers.ZeroPadding2D)]
+  symmetric = inherit.inherit_child(_supernet("tiny32", padding="symmetric"),
+                                    choices)
+  assert [l.name for l in child.layers if l.weights] == [
+      l.name for l in symmetric.layers if l.weights]
 
 
 def test_tiny32_supernet_equals_its_children_under_batch_statistics():

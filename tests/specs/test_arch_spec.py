@@ -10,7 +10,7 @@ import pathlib
 import pytest
 
 from fbnetv2_tf.specs.arch_spec import (ArchSpec, BlockSpec, archs_from_json,
-                                        load_archs, save_archs)
+                                        archs_to_json, load_archs, save_archs)
 from fbnetv2_tf.errors import SpecError
 from tests.testing.imports import heavy_modules_imported_by
 
@@ -61,6 +61,36 @@ def test_reference_models_have_expected_shape(reference_json):
   g2 = archs["fbnet_a"].stages[4][2]
   assert (g2.op, g2.out, g2.bias, g2.pwl_groups, g2.expansion) == (
       "ir_k5_g2", 64, True, 2, 1.0)
+
+
+def test_the_zoo_serializes_byte_for_byte_as_before(reference_json):
+  # The reference models pad symmetrically, the default, which is not
+  # written: what save_archs writes of them is exactly what it wrote before
+  # the field existed.
+  archs = archs_from_json(reference_json)
+  assert {a.padding for a in archs.values()} == {"symmetric"}
+  assert archs_to_json(archs) == json.dumps(reference_json, indent=1) + "\n"
+  assert all(list(a.to_dict()) == ["input_size", "width_divisor", "stages"]
+             for a in archs.values())
+
+
+def test_same_padding_round_trips_through_json(tmp_path):
+  model = _small_model()
+  model["padding"] = "same"
+  arch = ArchSpec.from_dict("m", model)
+  assert arch.padding == "same"
+  assert ArchSpec.from_dict("m", arch.to_dict()) == arch
+  assert arch.to_dict()["padding"] == "same"
+  assert list(arch.to_dict()) == ["input_size", "width_divisor", "padding",
+                                  "stages"]
+  path = tmp_path / "same.json"
+  save_archs(path, [arch])
+  assert load_archs(path) == {"m": arch}
+  # An explicit default reads as the default and is not written back.
+  model["padding"] = "symmetric"
+  symmetric = ArchSpec.from_dict("m", model)
+  assert symmetric == ArchSpec.from_dict("m", _small_model()) != arch
+  assert "padding" not in symmetric.to_dict()
 
 
 def test_save_and_load_round_trip(reference_json, tmp_path):
@@ -264,6 +294,10 @@ MODEL_ERRORS = {
     "block_not_an_object": (lambda m: m["stages"][1].append("skip"),
                             ["stage 1, block 2", "JSON object"]),
     "unknown_model_field": (_top(resolution=224), ["unknown field 'resolution'"]),
+    "padding_unknown": (_top(padding="valid"),
+                        ["MyNet: field 'padding': must be one of "
+                         "'symmetric', 'same', got 'valid'"]),
+    "padding_not_a_string": (_top(padding=1), ["field 'padding'", "got 1"]),
 }
 
 

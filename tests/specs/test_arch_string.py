@@ -72,6 +72,18 @@ def test_defaults_for_name_and_divisor():
   assert parse_arch_string("32/2: skip-c8").width_divisor == 2
 
 
+def test_same_padding_round_trips_and_symmetric_is_not_written():
+  text = ("tiny32_searched@32/8+same: conv_k3-c8-s2 | ir_k3-c16-s2-e4, "
+          "skip-c16")
+  arch = parse_arch_string(text)
+  assert arch.padding == "same"
+  assert to_arch_string(arch) == text
+  assert parse_arch_string(" 32 + same : conv_k3-c8-s2").padding == "same"
+  symmetric = parse_arch_string(text.replace("+same", "+symmetric"))
+  assert symmetric == arch.replace(padding="symmetric")
+  assert to_arch_string(symmetric) == text.replace("+same", "")
+
+
 def test_whitespace_is_ignored():
   spaced = ("  m @ 3 2 / 4 :\n\tconv_k3 - c8 - s2|ir_k3_sehsig_hs-c1 6-s2-e3-"
             "r2-b ,  skip-c16\n|\n ir_pool_hs -c64 -e6  ")
@@ -113,6 +125,10 @@ BAD_STRINGS = {
                           ["m: stage 0, block 0: field 'expansion'"]),
     "input_too_small": ("m@2: conv_k3-c8-s2 | skip-c8-s2",
                         ["m: field 'input_size'", "too small"]),
+    "unknown_padding": ("m@32/8+valid: conv_k3-c8-s2",
+                        ["m: field 'padding'", "'valid'"]),
+    "padding_before_divisor": ("m@32+same/8: conv_k3-c8",
+                               ["arch string", "[+padding]"]),
 }
 
 
@@ -138,6 +154,7 @@ def test_error_message_stays_one_line_for_multiline_input():
     "32:conv_k3-c8",
     " FBNetV2_F1 @ 128 / 8 : conv_k3_hs-c8-s2",
     "a.b-c@224/1: skip-c8",
+    "m@32/8+same: conv_k3-c8-s2",
     "32: garbage",  # looks like one, even if it will not parse
 ])
 def test_looks_like_arch_string_true(text):

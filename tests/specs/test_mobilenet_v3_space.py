@@ -89,6 +89,10 @@ def test_an_arch_outside_the_space_is_named(space):
   wide = parse_arch_string(DOCUMENTED.replace("c1024", "c2048"))
   with pytest.raises(SpecError, match=r"2048 is not an option"):
     mobilenet_v3.choices_for(space, wide)
+  same = parse_arch_string(DOCUMENTED.replace("@32/8", "@32/8+same"))
+  with pytest.raises(SpecError, match=r"same padding, the space "
+                     r"'mnv3_small32' pads as symmetric"):
+    mobilenet_v3.choices_for(space, same)
 
 
 @pytest.mark.slow

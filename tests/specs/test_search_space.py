@@ -238,6 +238,26 @@ def test_to_dict_writes_defaults_and_optional_fields():
                                  "expansions": [2, 6], "width_group": "g"}
 
 
+def test_padding_round_trips_and_is_written_only_when_not_the_default():
+  d = _space_dict()
+  symmetric = SearchSpace.from_dict(d)
+  assert symmetric.padding == "symmetric"
+  assert "padding" not in symmetric.to_dict()
+  d["padding"] = "same"
+  same = SearchSpace.from_dict(d)
+  assert same.padding == "same" and same != symmetric
+  assert same.to_dict()["padding"] == "same"
+  assert SearchSpace.from_dict(json.loads(same.to_json())) == same
+
+
+def test_one_constant_sets_the_padding_of_every_builtin(monkeypatch):
+  assert {get_space(n).padding for n in BUILTINS} == {builtin_spaces.PADDING}
+  monkeypatch.setattr(builtin_spaces, "PADDING", "same")
+  assert {get_space(n).padding for n in BUILTINS} == {"same"}
+  arch, _ = builtin_spaces.mobilenet_v3_small32()
+  assert arch.padding == "same"
+
+
 def test_from_dict_does_not_mutate_its_input():
   d = _space_dict()
   before = copy.deepcopy(d)
@@ -394,7 +414,11 @@ INVALID = {
     "unknown space field": (
         _set(("widths",), [8]),
         "m: unknown field 'widths'; allowed: name, description, "
-        "width_divisor, input_sizes, stages"),
+        "width_divisor, padding, input_sizes, stages"),
+    "padding unknown": (
+        _set(("padding",), "valid"),
+        "m: field 'padding': must be one of 'symmetric', 'same', got "
+        "'valid'"),
     "unknown block field": (
         _set(("stages", 1, 0, "kernel"), 3),
         B10 + "unknown field 'kernel'; allowed: ops, out, stride, expansions, "

@@ -227,6 +227,15 @@ def test_derive_missing_choices_default_to_option_0():
                      name="smallest") == arch
 
 
+def test_a_derived_child_pads_as_its_space():
+  choices = random_choices(tiny32(), np.random.default_rng(0))
+  same = SearchSpace.from_dict({**tiny32().to_dict(), "padding": "same"})
+  arch = derive_arch(same, choices)
+  assert arch.padding == "same"
+  assert arch == derive_arch(tiny32(), choices).replace(padding="same")
+  assert {b.padding for b in resolve(arch, 1)} == {"same"}
+
+
 @pytest.mark.parametrize("bad", [{"s9_b0/op": 0}, {"width/s3": 1},
                                  {"s3_b0/out": 0}, {"s0_b0/op": 0}])
 def test_derive_rejects_unknown_decisions(bad):
