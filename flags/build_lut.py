@@ -22,6 +22,10 @@ def define_build_lut_flags() -> None:
   flags.DEFINE_string("cache_dir", None, "Converted candidates (default: "
                       "OUTPUT.cache beside the table).")
   flags.DEFINE_integer("workers", 2, "Conversion processes.", lower_bound=1)
+  flags.DEFINE_enum("hswish", None, ["fused", "delegable"], "The form the "
+                    "candidates' h-swish is converted in: one fused op, or "
+                    "elementwise ops XNNPACK runs in int8 (default: "
+                    "delegable for --dtype=int8, fused for fp32).")
   flags.DEFINE_integer("limit", None, "Measure only the first N candidates "
                        "(a partial table, or a sample to time a build).",
                        lower_bound=1)

@@ -33,7 +33,8 @@ def main(argv):
   from fbnetv2_tf.lut import candidates  # pylint: disable=g-import-not-at-top
   keys = candidates.enumerate_candidates(space, FLAGS.input_channels,
                                          FLAGS.max_grid)
-  print(f"{space.name}: {len(keys)} candidates ({FLAGS.dtype}) on "
+  print(f"{space.name}: {len(keys)} candidates ({FLAGS.dtype}, "
+        f"{space.padding} padding) on "
         f"{FLAGS.runner}, {FLAGS.threads} thread(s)", flush=True)
   from fbnetv2_tf.lut import build  # pylint: disable=g-import-not-at-top
   # closing: the device's pushed files are removed however the build ends.
@@ -42,7 +43,8 @@ def main(argv):
         output=FLAGS.output, dtype=FLAGS.dtype,
         input_channels=FLAGS.input_channels, num_classes=FLAGS.num_classes,
         max_grid=FLAGS.max_grid, cache_dir=FLAGS.cache_dir,
-        workers=FLAGS.workers, limit=FLAGS.limit), progress=progress_bar)
+        workers=FLAGS.workers, limit=FLAGS.limit, hswish=FLAGS.hswish),
+        progress=progress_bar)
   print(f"Wrote {FLAGS.output}: {len(lut.rows)} rows, {lut.header.device()}")
 
 

@@ -4,8 +4,10 @@ and add each batch to the LUT file atomically.
 
 Conversion, not timing, dominates a build (about half a second per
 candidate against a few milliseconds of timing), so converted files are
-cached by key and dtype under ``cache_dir`` and converted by a pool of
-processes before any timing starts: timing then has the machine to itself.
+cached by key, dtype, padding and h-swish form under ``cache_dir`` and
+converted by a pool of processes before any timing starts: timing then has
+the machine to itself. The candidates pad as the space does and take the
+job's h-swish form, both recorded in the table's header.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Callable
 
 
 from fbnetv2_tf import cli
+from fbnetv2_tf.export import hswish as hswish_forms
 from fbnetv2_tf.lut import candidates, convert, probes
 from fbnetv2_tf.lut.runner import LatencyStats, MeasureSettings, Runner
 from fbnetv2_tf.lut.table_file import LutFile, LutHeader
@@ -41,6 +44,8 @@ class BuildJob:
     workers: conversion processes.
     limit: measure only the first ``limit`` candidates (a partial table, or
       a sample to time a build).
+    hswish: the form the candidates' h-swish is converted in
+      (``export.hswish.FORMS``; None: ``hswish.default_form(dtype)``).
   """
   output: str
   dtype: str = "fp32"
@@ -50,6 +55,11 @@ class BuildJob:
   cache_dir: str | None = None
   workers: int = 2
   limit: int | None = None
+  hswish: str | None = None
+
+  @property
+  def hswish_form(self) -> str:
+    return self.hswish or hswish_forms.default_form(self.dtype)
 
   @property
   def cache(self) -> str:
@@ -62,10 +72,13 @@ def _own_time(stats: LatencyStats, overhead_us: float) -> LatencyStats:
                       max(stats.p90_us - overhead_us, 0.0), stats.std_us)
 
 
+def _path(key, header: LutHeader, cache: str) -> str:
+  return convert.candidate_path(cache, key, header.dtype, header.padding,
+                                header.hswish)
+
+
 def _convert_all(keys, header: LutHeader, job: BuildJob, progress) -> None:
-  todo = [k for k in keys
-          if not os.path.exists(convert.candidate_path(job.cache, k,
-                                                       job.dtype))]
+  todo = [k for k in keys if not os.path.exists(_path(k, header, job.cache))]
   if not todo:
     return
   os.makedirs(job.cache, exist_ok=True)
@@ -78,8 +91,8 @@ def _convert_all(keys, header: LutHeader, job: BuildJob, progress) -> None:
         initializer=cli.quiet_tensorflow_logs) as pool:
       futures = [pool.submit(convert.convert_candidate, k,
                              header.width_divisor, header.num_classes,
-                             job.dtype,
-                             convert.candidate_path(job.cache, k, job.dtype))
+                             header.dtype, _path(k, header, job.cache),
+                             header.padding, header.hswish)
                  for k in todo]
       for future in concurrent.futures.as_completed(futures):
         future.result()
@@ -97,11 +110,13 @@ def build_lut(space, runner: Runner, settings: MeasureSettings,
   """
   if job.dtype not in DTYPES:
     raise ValueError(f"unknown dtype {job.dtype!r}; known: {', '.join(DTYPES)}")
+  hswish_forms.check_form(job.hswish_form)
   header = LutHeader(
       space=space.name, input_channels=job.input_channels,
       num_classes=job.num_classes, width_divisor=space.width_divisor,
       dtype=job.dtype, max_grid=job.max_grid, runner=runner.describe(),
-      settings=dataclasses.asdict(settings))
+      settings=dataclasses.asdict(settings), padding=space.padding,
+      hswish=job.hswish_form)
   lut = LutFile.open_for_build(job.output, header)
   keys = candidates.enumerate_candidates(space, job.input_channels,
                                          job.max_grid)
@@ -115,8 +130,7 @@ def build_lut(space, runner: Runner, settings: MeasureSettings,
   try:  # closed first, so an error prints on a line of its own
     for start in range(0, len(todo), BATCH):
       batch = todo[start:start + BATCH]
-      paths = {candidates.key_name(k): convert.candidate_path(job.cache, k,
-                                                              job.dtype)
+      paths = {candidates.key_name(k): _path(k, header, job.cache)
                for k in batch}
       probed = probes.measure_with_probes(runner, paths, settings, probe_files,
                                           speed)

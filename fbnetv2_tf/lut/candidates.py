@@ -21,7 +21,7 @@ import itertools
 
 from fbnetv2_tf.cost.latency_table import HEAD_OP, LatencyKey, required_keys
 from fbnetv2_tf.specs import ops
-from fbnetv2_tf.specs.arch_spec import ArchSpec, BlockSpec
+from fbnetv2_tf.specs.arch_spec import SYMMETRIC, ArchSpec, BlockSpec
 from fbnetv2_tf.specs.plan import ResolvedBlock, resolve, resolve_block
 from fbnetv2_tf.specs.search_space import SearchSpace
 from fbnetv2_tf.specs.space_plan import plan_space
@@ -56,17 +56,20 @@ def enumerate_candidates(space: SearchSpace, input_channels: int = 3,
   return sorted(thinned)
 
 
-def key_block(key: LatencyKey, width_divisor: int) -> ResolvedBlock:
+def key_block(key: LatencyKey, width_divisor: int,
+              padding: str = SYMMETRIC) -> ResolvedBlock:
   """The block a (non-head) key stands for, as the child builder takes it:
   the same block description (``BlockSpec.searched``) and the same rules
-  (``plan.resolve_block``) as a derived child's block. The key carries no
-  bias: converted, a conv's bias and its folded BatchNorm are one add."""
+  (``plan.resolve_block``) as a derived child's block, padded as the
+  space's children are. The key carries no bias: converted, a conv's bias
+  and its folded BatchNorm are one add."""
   spec = BlockSpec.searched(key.op, key.cout, key.stride)
   return resolve_block(spec, "block", key.cin, key.input_size, width_divisor,
-                       mid_channels=key.mid)
+                       mid_channels=key.mid, padding=padding)
 
 
-def candidate_model(key: LatencyKey, width_divisor: int, num_classes: int):
+def candidate_model(key: LatencyKey, width_divisor: int, num_classes: int,
+                    padding: str = SYMMETRIC):
   """A Keras model of the one block (or head) of ``key``, batch shape fixed
   by the converter: ``[1, input_size, input_size, cin]``."""
   import keras  # pylint: disable=g-import-not-at-top
@@ -76,7 +79,8 @@ def candidate_model(key: LatencyKey, width_divisor: int, num_classes: int):
   if key.op == HEAD_OP:
     outputs = layers.ClassifierHead(num_classes, name="head").inline(inputs)
   else:
-    outputs = block_layer(key_block(key, width_divisor)).inline(inputs)
+    outputs = block_layer(key_block(key, width_divisor, padding)).inline(
+        inputs)
   return keras.Model(inputs, outputs, name=key_name(key))
 
 

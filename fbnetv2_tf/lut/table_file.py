@@ -8,11 +8,18 @@ Format (version 2; version-1 files, without ``header``, still load as a
    "device": "<one-line description>",
    "header": {"space": ..., "input_channels": ..., "num_classes": ...,
               "width_divisor": ..., "dtype": "fp32" | "int8",
-              "max_grid": null | int, "runner": {...}, "settings": {...}},
+              "max_grid": null | int, "runner": {...}, "settings": {...},
+              "padding": "symmetric" | "same",
+              "hswish": "fused" | "delegable"},
    "invoke_overhead_us": float, "overheads_us": [one per batch],
    "reference_us": float,
    "entries": [{"op", "input_size", "stride", "cin", "mid", "cout",
                 "latency_us" (the median), "p90_us", "std_us"}, ...]}
+
+``padding`` is how the candidates' strided convs pad (the space's) and
+``hswish`` the form their h-swish was converted in (``export/hswish.py``);
+a header written before either field existed reads as ``symmetric`` and
+``fused``, which its candidates were.
 
 Rows hold a block's own time in the machine's fast state: every batch also
 times a one-op model (the runner's fixed cost per invoke, subtracted from
@@ -36,8 +43,10 @@ import numpy as np
 
 from fbnetv2_tf.errors import UserError
 from fbnetv2_tf.cost.latency_table import LatencyKey, LatencyTable
+from fbnetv2_tf.export import hswish as hswish_forms
 from fbnetv2_tf.lut.runner import LatencyStats
 from fbnetv2_tf.specs import files
+from fbnetv2_tf.specs.arch_spec import PADDINGS, SYMMETRIC
 
 FORMAT = "fbnetv2_tf.lut"
 VERSION = 2
@@ -54,6 +63,8 @@ class LutHeader:
   max_grid: int | None
   runner: dict
   settings: dict
+  padding: str = SYMMETRIC
+  hswish: str = hswish_forms.FUSED
 
   def device(self) -> str:
     runner = self.runner
@@ -112,6 +123,10 @@ class LutFile:
       header = LutHeader(**data["header"])
     except TypeError as e:
       raise UserError(f"{path}: bad header ({e})") from None
+    if (header.padding not in PADDINGS
+        or header.hswish not in hswish_forms.FORMS):
+      raise UserError(f"{path}: bad header (padding {header.padding!r}, "
+                      f"h-swish form {header.hswish!r})")
     rows = {}
     for i, entry in enumerate(data.get("entries", [])):
       try:
@@ -157,15 +172,18 @@ def load_for_search(path: str, space, input_channels: int, num_classes: int
                     ) -> LatencyTable:
   """The table a search with ``--lut`` uses, checked before any training:
   a version-2 table must be measured for the data's channels and classes,
-  and every key the space's expected latency needs must be in it or
-  between its grid points; the first missing one is named. A fitted
+  any table with the space's padding (a version-1 table's was symmetric),
+  and every key the space's expected latency needs must be in it or between
+  its grid points; the first missing one is named. A fitted
   correction beside the file (``fbnetv2-validate-lut --calibrate``) is
   applied."""
   from fbnetv2_tf.cost.latency_table import required_keys  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.specs.space_plan import plan_space  # pylint: disable=g-import-not-at-top
   data = files.read_json(path)
+  padding = SYMMETRIC
   if isinstance(data, dict) and "header" in data:
     header = LutFile.load(path).header
+    padding = header.padding
     if (header.input_channels, header.num_classes) != (input_channels,
                                                        num_classes):
       raise UserError(
@@ -173,6 +191,9 @@ def load_for_search(path: str, space, input_channels: int, num_classes: int
           f"and {header.num_classes} classes, this search has "
           f"{input_channels} and {num_classes}: rebuild it for "
           f"{input_channels}-channel images and {num_classes} classes")
+  if padding != space.padding:
+    raise UserError(f"{path} was measured with {padding} padding, space "
+                    f"{space.name} pads as {space.padding}: rebuild it")
   table = LatencyTable.from_dict(data, path)
   for key in sorted(required_keys(plan_space(space, input_channels))):
     try:

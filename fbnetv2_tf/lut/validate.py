@@ -20,7 +20,8 @@ from typing import Mapping
 import numpy as np
 
 from fbnetv2_tf.cost.latency_table import LatencyTable
-from fbnetv2_tf.lut import candidates
+from fbnetv2_tf.export import hswish as hswish_forms
+from fbnetv2_tf.lut import candidates, convert
 from fbnetv2_tf.lut.table_file import LutFile
 from fbnetv2_tf.specs import files
 from fbnetv2_tf.specs.arch_spec import ArchSpec
@@ -122,41 +123,49 @@ def sample_archs(space, count: int, seed: int, input_size: int | None = None):
 
 
 def convert_arch(arch, path: str, dtype: str, num_classes: int,
-                 input_channels: int = 3) -> str:
-  """The whole network as a TFLite file in ``dtype`` (fp32, or int8
-  calibrated on random inputs: latency does not depend on the values);
-  an existing file is reused."""
+                 input_channels: int = 3,
+                 hswish: str = hswish_forms.FUSED) -> str:
+  """The whole network, its h-swish in form ``hswish``, as a TFLite file in
+  ``dtype`` (fp32, or int8 calibrated on random inputs: latency does not
+  depend on the values); an existing file is reused."""
   if os.path.exists(path):
     return path
   from fbnetv2_tf.export import tflite  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.models.child_model import build_child_model  # pylint: disable=g-import-not-at-top
-  model = build_child_model(arch, num_classes, input_channels=input_channels)
+  model = hswish_forms.with_hswish_form(
+      build_child_model(arch, num_classes, input_channels=input_channels),
+      hswish)
   calibration = tflite.random_calibration(model) if dtype == "int8" else None
   tflite.write_tflite(model, path, dtype, calibration)
   return path
 
 
-def network_file(work_dir: str, arch, dtype: str) -> str:
+def network_file(work_dir: str, arch, dtype: str,
+                 hswish: str = hswish_forms.FUSED) -> str:
   """Where a whole network's .tflite is kept, named by its content: another
   sample's "sample0" is another network (a name-only cache once handed a
   second seed the first seed's networks)."""
   digest = hashlib.sha1(to_arch_string(arch).encode()).hexdigest()[:12]
-  return os.path.join(work_dir, f"{arch.name}_{digest}.{dtype}.tflite")
+  return os.path.join(work_dir, f"{arch.name}_{digest}"
+                      f"{convert.variant(arch.padding, hswish)}.{dtype}.tflite")
 
 
 def measure_networks(lut: LutFile, archs: Mapping[str, ArchSpec], runner,
                      settings, work_dir: str, cache_dir: str):
   """Times whole networks (``{label: ArchSpec}``) as the table's rows were
-  timed: converted in its dtype (kept in ``work_dir``, named by content),
-  with its probes from ``cache_dir``, in the fast state and at the table's
-  speed; a ``probes.Probed`` keyed by label."""
+  timed: padded as its candidates were and converted in its dtype and
+  h-swish form (kept in ``work_dir``, named by content), with its probes
+  from ``cache_dir``, in the fast state and at the table's speed; a
+  ``probes.Probed`` keyed by label."""
   from fbnetv2_tf.lut import probes  # pylint: disable=g-import-not-at-top
   os.makedirs(work_dir, exist_ok=True)
   header = lut.header
-  paths = {label: convert_arch(
-      arch, network_file(work_dir, arch, header.dtype), header.dtype,
-      header.num_classes, header.input_channels)
-           for label, arch in archs.items()}
+  paths = {}
+  for label, arch in archs.items():
+    arch = arch.replace(padding=header.padding)
+    paths[label] = convert_arch(
+        arch, network_file(work_dir, arch, header.dtype, header.hswish),
+        header.dtype, header.num_classes, header.input_channels, header.hswish)
   return probes.measure_settled(runner, paths, settings, cache_dir,
                                 header.dtype, lut.reference_us)
 

@@ -5,7 +5,8 @@ import collections
 import numpy as np
 
 from fbnetv2_tf.cost.latency_table import HEAD_OP
-from fbnetv2_tf.lut import candidates, validate
+from fbnetv2_tf.lut import candidates, convert, probes, validate
+from fbnetv2_tf.lut.table_file import LutFile, LutHeader
 from fbnetv2_tf.specs import builtin_spaces
 
 
@@ -53,6 +54,75 @@ def test_a_candidate_model_is_the_block_at_its_input_shape():
   head = candidates.candidate_model(
       candidates.LatencyKey(HEAD_OP, 4, 1, 128, 0, 0), 4, num_classes=10)
   assert head.outputs[0].shape == (None, 10)
+
+
+def test_a_same_padded_candidate_has_no_pad_layer():
+  key = candidates.LatencyKey("ir_k5_sehsig_hs", 16, 2, 8, 24, 16)
+  models = {padding: candidates.candidate_model(key, 4, 10, padding)
+            for padding in ("symmetric", "same")}
+  pads = {padding: [type(l).__name__ for l in model.layers
+                    if type(l).__name__ == "ZeroPadding2D"]
+          for padding, model in models.items()}
+  assert pads == {"symmetric": ["ZeroPadding2D"], "same": []}
+  assert {padding: model.outputs[0].shape for padding, model in
+          models.items()} == {"symmetric": (None, 8, 8, 16),
+                              "same": (None, 8, 8, 16)}
+  assert candidates.key_block(key, 4, "same").padding == "same"
+  assert candidates.key_block(key, 4).padding == "symmetric"
+
+
+def test_candidate_files_are_named_by_padding_and_hswish_form():
+  key = candidates.LatencyKey("conv_k3_hs", 16, 2, 1, 0, 8)
+  paths = {(padding, form): convert.candidate_path("c", key, "int8", padding,
+                                                   form)
+           for padding in ("symmetric", "same")
+           for form in ("fused", "delegable")}
+  assert len(set(paths.values())) == 4
+  # The defaults keep the names files were cached under before either
+  # existed.
+  assert paths["symmetric", "fused"] == convert.candidate_path(
+      "c", key, "int8") == "c/conv_k3_hs_16_2_1_0_8.int8.tflite"
+  assert paths["same", "delegable"] == (
+      "c/conv_k3_hs_16_2_1_0_8.same.delegable.int8.tflite")
+
+
+def test_a_candidate_converts_with_its_hswish_form(tmp_path):
+  from fbnetv2_tf.export import graph  # pylint: disable=import-outside-toplevel
+  key = candidates.LatencyKey("conv_k3_hs", 8, 2, 1, 0, 8)
+  ops = {}
+  for form in ("fused", "delegable"):
+    path = convert.convert_candidate(
+        key, 4, 10, "fp32", str(tmp_path / f"{form}.tflite"), "same", form)
+    with open(path, "rb") as f:
+      ops[form] = graph.op_counts(f.read())
+  assert ops["fused"].get("HARD_SWISH") == 1
+  assert "HARD_SWISH" not in ops["delegable"]
+  assert "PAD" not in ops["fused"] and "PAD" not in ops["delegable"]
+
+
+def test_validation_builds_networks_with_the_tables_padding_and_form(
+    monkeypatch):
+  built = {}
+
+  def fake_convert(arch, path, dtype, num_classes, input_channels, hswish):
+    built[arch.name] = (arch.padding, hswish, path, dtype)
+    return path
+
+  monkeypatch.setattr(validate, "convert_arch", fake_convert)
+  monkeypatch.setattr(probes, "measure_settled",
+                      lambda runner, paths, *args: paths)
+  header = LutHeader(space="tiny32", input_channels=1, num_classes=10,
+                     width_divisor=4, dtype="int8", max_grid=None, runner={},
+                     settings={}, padding="same", hswish="delegable")
+  archs = validate.sample_archs(builtin_spaces.tiny32(), 2, seed=0)
+  assert {a.padding for a in archs} == {"symmetric"}
+  paths = validate.measure_networks(LutFile("t.json", header),
+                                    {a.name: a for a in archs}, None, None,
+                                    "w", "c")
+  assert {name: b[:2] for name, b in built.items()} == {
+      a.name: ("same", "delegable") for a in archs}
+  assert all(p.endswith(".same.delegable.int8.tflite")
+             for p in paths.values())
 
 
 def test_spearman_matches_the_textbook_cases():

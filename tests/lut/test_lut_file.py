@@ -1,6 +1,7 @@
 """LUT files: built, resumed without loss or duplicates, never mixed, and
 checked before a search uses them."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -12,11 +13,13 @@ from fbnetv2_tf.lut import build, candidates, convert
 from fbnetv2_tf.lut.host import HostRunner
 from fbnetv2_tf.errors import DeviceLost
 from fbnetv2_tf.lut.runner import LatencyStats, MeasureSettings
-from fbnetv2_tf.lut.table_file import LutFile, load_for_search
+from fbnetv2_tf.export import hswish
+from fbnetv2_tf.lut.table_file import LutFile, LutHeader, load_for_search
 from fbnetv2_tf.specs.search_space import SearchSpace
 from tests.testing.models import MICRO_SPACE
 
 SPACE = SearchSpace.from_dict(MICRO_SPACE)
+SAME_SPACE = dataclasses.replace(SPACE, padding="same")
 # Every trial counts: the runner calls, and so the flaky runner's loss,
 # come in a fixed order (fast-state selection: test_probes.py).
 QUICK = MeasureSettings(warmup=2, trials=3, runs=5, fast_within=None)
@@ -92,6 +95,11 @@ def test_a_table_measured_otherwise_is_never_extended(tmp_path, cache):
     build.build_lut(SPACE, HostRunner(), MeasureSettings(threads=2, warmup=2,
                                                          trials=3, runs=5),
                     _job(lut_path, cache))
+  with pytest.raises(UserError, match=r"\(padding differ\)"):
+    build.build_lut(SAME_SPACE, HostRunner(), QUICK, _job(lut_path, cache))
+  with pytest.raises(UserError, match=r"\(hswish differ\)"):
+    build.build_lut(SPACE, HostRunner(), QUICK,
+                    _job(lut_path, cache, hswish="delegable"))
   old = tmp_path / "v1.json"
   old.write_text(json.dumps(LatencyTable(
       {KEYS[0]: 5.0}, "phone").to_dict()))
@@ -150,9 +158,113 @@ def test_int8_candidates_take_int8_and_give_int8(tmp_path):
   lut = build.build_lut(SPACE, HostRunner(), QUICK, _job(
       lut_path, str(tmp_path / "cache"), dtype="int8", limit=3))
   assert len(lut.rows) == 3 and lut.header.dtype == "int8"
+  # int8 candidates take the h-swish form XNNPACK runs in int8 by default.
+  assert lut.header.hswish == "delegable"
   for key in lut.rows:
     interpreter = Interpreter(model_path=convert.candidate_path(
-        str(tmp_path / "cache"), key, "int8"))
+        str(tmp_path / "cache"), key, "int8", lut.header.padding,
+        lut.header.hswish))
     # A network quantizes once at its ends, not around every block.
     assert interpreter.get_input_details()[0]["dtype"] == np.int8
     assert interpreter.get_output_details()[0]["dtype"] == np.int8
+
+
+# ---------------------------------------------------------------------------
+# Padding and h-swish form: recorded in the header, never mixed
+
+
+def _header(**changes):
+  return dataclasses.replace(
+      LutHeader(space=SPACE.name, input_channels=1, num_classes=4,
+                width_divisor=SPACE.width_divisor, dtype="fp32",
+                max_grid=None, runner={"runner": "host"},
+                settings={"threads": 1}), **changes)
+
+
+def _write_table(path, header):
+  lut = LutFile(str(path), header)
+  lut.add({key: LatencyStats(10.0, 12.0, 1.0) for key in KEYS}, 2.0)
+  return lut
+
+
+def test_the_header_keeps_padding_and_hswish_form(tmp_path):
+  header = _header(padding="same", hswish="delegable")
+  _write_table(tmp_path / "same.json", header)
+  saved = json.loads((tmp_path / "same.json").read_text())["header"]
+  assert (saved["padding"], saved["hswish"]) == ("same", "delegable")
+  assert LutFile.load(str(tmp_path / "same.json")).header == header
+
+
+def test_a_header_without_the_fields_reads_as_symmetric_and_fused(tmp_path):
+  path = tmp_path / "older.json"
+  _write_table(path, _header())
+  data = json.loads(path.read_text())
+  del data["header"]["padding"], data["header"]["hswish"]
+  path.write_text(json.dumps(data))
+  header = LutFile.load(str(path)).header
+  assert (header.padding, header.hswish) == ("symmetric", "fused")
+  assert header == _header()
+  data["header"]["padding"] = "valid"
+  path.write_text(json.dumps(data))
+  with pytest.raises(UserError, match="bad header.*'valid'"):
+    LutFile.load(str(path))
+
+
+@pytest.mark.parametrize("change, differing", [
+    ({"padding": "same"}, "padding"), ({"hswish": "delegable"}, "hswish")])
+def test_a_build_with_another_padding_or_form_is_refused(tmp_path, change,
+                                                          differing):
+  path = tmp_path / "t.json"
+  _write_table(path, _header())
+  assert LutFile.open_for_build(str(path), _header()).rows
+  with pytest.raises(UserError, match=rf"other settings \({differing} "
+                     "differ\)"):
+    LutFile.open_for_build(str(path), _header(**change))
+
+
+def test_a_search_refuses_a_table_of_another_padding(tmp_path):
+  path = tmp_path / "t.json"
+  _write_table(path, _header())
+  assert len(load_for_search(str(path), SPACE, 1, 4)) == len(KEYS)
+  with pytest.raises(UserError) as e:
+    load_for_search(str(path), SAME_SPACE, 1, 4)
+  assert str(e.value) == (f"{path} was measured with symmetric padding, "
+                          "space micro pads as same: rebuild it")
+  _write_table(path, _header(padding="same"))
+  assert len(load_for_search(str(path), SAME_SPACE, 1, 4)) == len(KEYS)
+  with pytest.raises(UserError, match="same padding, space micro pads as "
+                     "symmetric"):
+    load_for_search(str(path), SPACE, 1, 4)
+  # A table without a header (version 1) was measured before padding could
+  # be chosen: symmetric.
+  old = tmp_path / "v1.json"
+  old.write_text(json.dumps(LatencyTable(
+      {key: 5.0 for key in KEYS}, "phone").to_dict()))
+  assert len(load_for_search(str(old), SPACE, 1, 4)) == len(KEYS)
+  with pytest.raises(UserError, match="symmetric padding"):
+    load_for_search(str(old), SAME_SPACE, 1, 4)
+
+
+@pytest.mark.slow  # a build: conversion in a spawned process, settling
+def test_a_same_padded_space_builds_same_padded_candidates(tmp_path, cache):
+  from fbnetv2_tf.export import graph  # pylint: disable=import-outside-toplevel
+  lut = build.build_lut(SAME_SPACE, HostRunner(), QUICK, _job(
+      tmp_path / "same.json", cache, limit=1))
+  assert (lut.header.padding, lut.header.hswish) == ("same", "fused")
+  (key,) = lut.rows
+  assert (key.op, key.stride) == ("conv_k3", 2)
+  path = convert.candidate_path(cache, key, "fp32", "same")
+  assert path.endswith(".same.fp32.tflite")
+  with open(path, "rb") as f:
+    assert "PAD" not in graph.op_counts(f.read())
+
+
+def test_the_hswish_form_defaults_by_dtype():
+  assert {dtype: hswish.default_form(dtype)
+          for dtype in ("fp32", "fp16", "dynamic", "int8", "qat")} == {
+              "fp32": "fused", "fp16": "fused", "dynamic": "fused",
+              "int8": "delegable", "qat": "delegable"}
+  assert _job("t.json", "c").hswish_form == "fused"
+  assert _job("t.json", "c", dtype="int8").hswish_form == "delegable"
+  assert _job("t.json", "c", dtype="int8",
+              hswish="fused").hswish_form == "fused"
