@@ -4,9 +4,11 @@ beside it, the per-file checks, and the warnings that explain its latency.
 A warning is one line. An export warns when a file's graph splits into
 more than one XNNPACK partition (naming the ops LiteRT's XNNPACK delegate
 leaves to the builtin kernels: each such op costs a partition switch and
-runs on a slower kernel) and when an int8 file runs slower than the fp32
+runs on a slower kernel), when an int8 file runs slower than the fp32
 file of the same model on the runner (which is what happened to every
-h-swish model here before the delegable form, docs/benchmarks/export_table.md).
+h-swish model here before the delegable form, docs/benchmarks/export_table.md),
+and when the file holds h-swish in another form than the latency table its
+search priced it with.
 """
 
 from __future__ import annotations
@@ -144,3 +146,19 @@ def slower_than_float_warning(report: ExportReport, float_us: float | None,
   return (f"{report.model} {report.mode} runs slower than fp32 on {runner}: "
           f"{report.latency['median_us'] / 1e3:.3f} ms against "
           f"{float_us / 1e3:.3f} ms")
+
+
+def priced_otherwise_warning(report: ExportReport, provenance: dict
+                             ) -> str | None:
+  """One line when the search that found the model priced its h-swish in
+  another form (its latency table's, of the same integer or float kind)
+  than the file holds: the table then timed another graph than ships."""
+  lut = provenance.get("search", {}).get("lut", {})
+  form, table_form = (report.hswish or {}).get("form"), lut.get("hswish")
+  if (not (report.hswish or {}).get("layers") or table_form in (None, form)
+      or (lut.get("dtype") == "int8") != (report.mode in INTEGER_MODES)):
+    return None
+  return (f"{report.model} {report.mode} holds h-swish {form}, but the "
+          f"search priced it {table_form} (latency table "
+          f"{lut.get('path')}): export with --hswish={table_form} to ship "
+          "what was priced, or rebuild the table")

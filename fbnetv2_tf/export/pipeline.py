@@ -156,6 +156,7 @@ def export_model(model: keras.Model, job: ExportJob,
       keras_path = os.path.join(job.output_dir, f"{model.name}.keras")
       save_keras_atomically(model, keras_path)
     info = classifier_metadata(model, job)
+    provenance = model_card.trace(job.source)
     candidates = {}  # (mode, form) -> a converted file in ``work``
     modes = _modes_converted(job)
     for mode in modes:
@@ -192,14 +193,15 @@ def export_model(model: keras.Model, job: ExportJob,
       report.warnings = [w for w in (
           checks.partition_warning(report),
           checks.slower_than_float_warning(report, float_us,
-                                           job.runner.name)) if w]
+                                           job.runner.name),
+          checks.priced_otherwise_warning(report, provenance)) if w]
       for warning in report.warnings:
         say(f"warning: {warning}")
       stem = os.path.join(job.output_dir, f"{model.name}.{mode}")
       write_atomically(f"{stem}.json", json.dumps(
           dataclasses.asdict(report), indent=1) + "\n")
       reports.append(report)
-    _write_beside(model, job, reports, info, runner)
+    _write_beside(model, job, reports, info, runner, provenance)
   return reports
 
 
@@ -268,7 +270,8 @@ def _finish(model, mode: str, form: str, candidate: str, job: ExportJob,
   return report
 
 
-def _write_beside(model, job: ExportJob, reports, info, runner) -> None:
+def _write_beside(model, job: ExportJob, reports, info, runner,
+                  provenance: dict) -> None:
   """The labels file and the model card, once per model."""
   from fbnetv2_tf.cost.keras_counting import count_keras_model  # pylint: disable=g-import-not-at-top
   stem = os.path.join(job.output_dir, model.name)
@@ -281,7 +284,6 @@ def _write_beside(model, job: ExportJob, reports, info, runner) -> None:
              + (description.get("cpu_model") or " ".join(
                  str(description.get(k, "")) for k in ("model", "soc"))).strip()
              + ")")
-  provenance = model_card.trace(job.source)
   write_atomically(f"{stem}.md", model_card.render(
       model.name, job.arch_string or provenance.get("arch"),
       count_keras_model(model), reports, provenance, where))

@@ -143,3 +143,21 @@ def test_labels_that_do_not_fit_the_classes_are_refused(model, tmp_path):
                      "which outputs 10 class scores"):
     pipeline.export_model(model, job)
   assert not (tmp_path / "out").exists()
+
+
+def test_a_form_the_search_did_not_price_is_named():
+  report = checks.ExportReport(
+      "m", "int8", "m.int8.tflite", 1, {}, [], 1, {}, 0, 0, {},
+      hswish={"form": "fused", "layers": 3})
+  lut = {"path": "phone.json", "dtype": "int8", "hswish": "delegable"}
+  warning = checks.priced_otherwise_warning(report, {"search": {"lut": lut}})
+  assert warning == ("m int8 holds h-swish fused, but the search priced it "
+                     "delegable (latency table phone.json): export with "
+                     "--hswish=delegable to ship what was priced, or rebuild "
+                     "the table")
+  # The same form, a float table for an int8 file, no table, no h-swish.
+  for provenance in ({"search": {"lut": {**lut, "hswish": "fused"}}},
+                     {"search": {"lut": {**lut, "dtype": "fp32"}}}, {}):
+    assert checks.priced_otherwise_warning(report, provenance) is None
+  report.hswish["layers"] = 0
+  assert checks.priced_otherwise_warning(report, {"search": {"lut": lut}}) is None
