@@ -24,7 +24,8 @@ needs no second form.
 
 from __future__ import annotations
 
-import keras
+# keras is imported where it is used: the names of the forms and their
+# rule are read by latency tables and flags without TensorFlow.
 
 FUSED = "fused"
 DELEGABLE = "delegable"
@@ -38,23 +39,24 @@ _INTEGER = frozenset({"int8", "qat"})
 _HSWISH_NAMES = frozenset({"hard_silu", "hard_swish"})
 
 
-@keras.saving.register_keras_serializable(package="fbnetv2_tf")
 def delegable_hard_swish(x):
   """h-swish as ``(x / 6) * relu6(x + 3)``, which the converter leaves as
   three elementwise ops."""
+  import keras  # pylint: disable=g-import-not-at-top
   return (x * (1.0 / 6.0)) * keras.ops.relu6(x + 3.0)
 
 
-def is_hard_swish(layer: keras.layers.Layer) -> bool:
+def is_hard_swish(layer) -> bool:
   """Whether ``layer`` is a Keras ``Activation`` computing h-swish (the
   child builder's and keras.applications MobileNetV3's)."""
+  import keras  # pylint: disable=g-import-not-at-top
   if not isinstance(layer, keras.layers.Activation):
     return False
   activation = getattr(layer.activation, "__name__", "")
   return activation in _HSWISH_NAMES
 
 
-def count_hard_swish(model: keras.Model) -> int:
+def count_hard_swish(model) -> int:
   """How many top-level h-swish activation layers ``model`` has."""
   return sum(is_hard_swish(layer) for layer in model.layers)
 
@@ -73,7 +75,7 @@ def check_form(form: str) -> None:
                      f"{', '.join(FORMS)}")
 
 
-def with_hswish_form(model: keras.Model, form: str) -> keras.Model:
+def with_hswish_form(model, form: str):
   """``model`` with its h-swish activations in ``form``.
 
   ``fused`` and a model without h-swish give ``model`` itself. Otherwise a
@@ -81,6 +83,7 @@ def with_hswish_form(model: keras.Model, form: str) -> keras.Model:
   so the weights are shared, not copied; only the activation layers are
   new (they have no weights).
   """
+  import keras  # pylint: disable=g-import-not-at-top
   check_form(form)
   if form == FUSED or not count_hard_swish(model):
     return model

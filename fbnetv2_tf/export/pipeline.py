@@ -39,7 +39,7 @@ from fbnetv2_tf.export import tflite
 from fbnetv2_tf.export.checks import (INTEGER_MODES, ExportReport,  # noqa: F401  (the report type's home for callers)
                                       check_file)
 from fbnetv2_tf.lut import probes
-from fbnetv2_tf.lut.runner import MeasureSettings
+from fbnetv2_tf.lut.runner import MeasureSettings, device_name
 from fbnetv2_tf.lut.runners import RunnerChoice
 from fbnetv2_tf.specs.files import atomic_path, write_atomically
 
@@ -277,13 +277,7 @@ def _write_beside(model, job: ExportJob, reports, info, runner,
   stem = os.path.join(job.output_dir, model.name)
   if info is not None:
     write_atomically(f"{stem}.labels.txt", "\n".join(info.labels) + "\n")
-  where = None
-  if runner is not None:
-    description = runner.describe()
-    where = (f"{job.runner.name} ("
-             + (description.get("cpu_model") or " ".join(
-                 str(description.get(k, "")) for k in ("model", "soc"))).strip()
-             + ")")
+  where = device_name(runner.describe()) if runner is not None else None
   write_atomically(f"{stem}.md", model_card.render(
       model.name, job.arch_string or provenance.get("arch"),
       count_keras_model(model), reports, provenance, where))

@@ -76,6 +76,14 @@ class LatencyStats:
                float(np.std(values)), tuple(float(v) for v in values))
 
 
+def device_name(description: dict) -> str:
+  """``"host: CPU MODEL"`` or ``"adb: PHONE SOC"``: a runner's
+  ``describe()`` in a few words, for table headers and model cards."""
+  where = (description.get("cpu_model") or " ".join(
+      str(description.get(k, "")) for k in ("model", "soc")))
+  return f"{description.get('runner')}: {where.strip()}"
+
+
 class Runner(Protocol):
   """Times .tflite files; ``describe`` says where (it goes into LUT headers)."""
 

@@ -44,7 +44,7 @@ import numpy as np
 from fbnetv2_tf.errors import UserError
 from fbnetv2_tf.cost.latency_table import LatencyKey, LatencyTable
 from fbnetv2_tf.export import hswish as hswish_forms
-from fbnetv2_tf.lut.runner import LatencyStats
+from fbnetv2_tf.lut.runner import LatencyStats, device_name
 from fbnetv2_tf.specs import files
 from fbnetv2_tf.specs.arch_spec import PADDINGS, SYMMETRIC
 
@@ -67,10 +67,7 @@ class LutHeader:
   hswish: str = hswish_forms.FUSED
 
   def device(self) -> str:
-    runner = self.runner
-    where = (runner.get("cpu_model") or
-             " ".join(str(runner.get(k, "")) for k in ("model", "soc")))
-    return (f"{runner.get('runner')}: {where.strip()}, "
+    return (f"{device_name(self.runner)}, "
             f"{self.settings.get('threads')} thread(s), {self.dtype}")
 
 
