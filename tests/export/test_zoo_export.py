@@ -35,6 +35,11 @@ def test_fbnetv2_f4_exports_folded_static_and_integer_only(tmp_path):
     assert report.unfolded_batch_norms == 0 and report.dynamic_tensors == 0
     assert report.accuracy["images"] == 20
   assert reports["int8"].float_ops == []
+  # Untimed, int8 keeps h-swish in the delegable form: one XNNPACK
+  # partition, where the fused form makes 35 (docs/benchmarks/export_table.md).
+  assert reports["int8"].hswish["form"] == "delegable"
+  assert reports["int8"].xnnpack_partitions == 1
+  assert reports["int8"].undelegated_ops == {}
   assert reports["fp32"].accuracy["top1_agreement"] == 1.0
   # int8 calibrated on these images picks the float model's class.
   assert reports["int8"].accuracy["top1_agreement"] >= 0.9
