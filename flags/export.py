@@ -47,5 +47,6 @@ def define_export_flags() -> None:
       "float).")
   flags.DEFINE_integer("seed", 0, "Seeds calibration sampling and QAT.")
   flags.DEFINE_string("output_dir", None,
-                      "Directory for NAME.MODE.tflite and NAME.MODE.json "
-                      "(created).")
+                      "Directory for NAME.MODE.tflite and NAME.MODE.json, "
+                      "NAME.labels.txt, the model card NAME.md and, for "
+                      "--arch, NAME.keras (created).")

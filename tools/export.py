@@ -11,7 +11,8 @@ with its default settings). --hswish=auto (the default) converts h-swish
 models in both forms and keeps the faster. Beside them: NAME.labels.txt,
 the model card NAME.md and, for --arch, NAME.keras. A warning line says
 when a graph splits into several XNNPACK partitions (and which ops cause
-it) and when an int8 file runs slower than fp32.
+it), when an int8 file runs slower than fp32, and when the file holds
+h-swish in another form than the latency table of its search priced.
 
   fbnetv2-export --model=out/child/NAME.keras --mode=fp32,int8,qat \
       --dataset=fashion_mnist --output_dir=out/tflite
@@ -111,6 +112,11 @@ def main(argv):
     for report in pipeline.export_model(
         model, job, keras_path, progress=lambda m: print(m, flush=True)):
       print(report.summary())
+    if keras_path is None:
+      # Beside the files: the Keras model built from --arch that they were
+      # checked against.
+      pipeline.save_keras_atomically(
+          model, os.path.join(FLAGS.output_dir, f"{model.name}.keras"))
 
 
 def run():

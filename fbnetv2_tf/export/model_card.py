@@ -38,6 +38,13 @@ def _json_beside(path: str, name: str) -> dict | None:
   return data if isinstance(data, dict) else None
 
 
+def _number(value) -> float | None:
+  """``value`` if it is a number, else None: a side file a user edited may
+  hold anything, and the card formats numbers."""
+  return (value if isinstance(value, (int, float))
+          and not isinstance(value, bool) else None)
+
+
 def _search(arch_path: str) -> dict | None:
   """The search that wrote ``arch_path``, if it is a search's arch.json."""
   flags = _json_beside(arch_path, "flags.json")
@@ -45,10 +52,11 @@ def _search(arch_path: str) -> dict | None:
   if flags is None or result is None:
     return None
   search = {"space": flags.get("space"), "loss": flags.get("loss"),
-            "counted_cost": result.get("counted_cost"),
+            "counted_cost": _number(result.get("counted_cost")),
             "metric": result.get("metric")}
   search["targets"] = {unit: flags[name] for name, unit in
-                       _TARGET_FLAGS.items() if flags.get(name) is not None}
+                       _TARGET_FLAGS.items()
+                       if _number(flags.get(name)) is not None}
   lut = flags.get("lut")
   if lut:
     search["lut"] = {"path": lut, **_lut_header(lut)}
@@ -64,8 +72,7 @@ def _lut_header(path: str) -> dict:
   except (UserError, OSError):
     return {}
   return {"device": header.device(), "dtype": header.dtype,
-          "hswish": getattr(header, "hswish", None),
-          "padding": getattr(header, "padding", None)}
+          "hswish": header.hswish, "padding": header.padding}
 
 
 def trace(source: str | None) -> dict:
@@ -82,7 +89,7 @@ def trace(source: str | None) -> dict:
     if flags and result:
       provenance["training"] = {
           "dataset": flags.get("dataset"), "epochs": flags.get("epochs"),
-          "test_accuracy": result.get("test_accuracy")}
+          "test_accuracy": _number(result.get("test_accuracy"))}
     source = (flags or {}).get("arch")
     if not source or not os.path.isfile(source):
       return provenance
@@ -147,9 +154,11 @@ def render(name: str, arch_string: str | None, counts, reports,
              "written by fbnetv2-search."])
   training = provenance.get("training")
   if training:
+    accuracy = training.get("test_accuracy")
     lines += ["", f"Trained on {training.get('dataset')} for "
-              f"{training.get('epochs')} epochs: test accuracy "
-              f"{training.get('test_accuracy'):.4f} (Keras)."]
+              f"{training.get('epochs')} epochs"
+              + (f": test accuracy {accuracy:.4f} (Keras)." if accuracy
+                 is not None else ".")]
   lines += ["", "## Files", ""]
   if runner:
     lines += [f"Latency: median on {runner}.", ""]

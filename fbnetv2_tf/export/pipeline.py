@@ -1,11 +1,14 @@
 """A Keras child model to TFLite files in one or more modes, each checked.
 
 For every mode, ``NAME.MODE.tflite`` and ``NAME.MODE.json`` go into the
-output directory, both written atomically; beside them ``NAME.labels.txt``
-(a classifier's class names, one per line) and the model card ``NAME.md``
-(``model_card``). Every classifier file carries TFLite Metadata (labels,
-input normalization, tensor names: ``metadata``), which Android Studio's
-ML Model Binding and the TFLite Task library read.
+output directory; beside them ``NAME.labels.txt`` (a classifier's class
+names, one per line) and the model card ``NAME.md`` (``model_card``). They
+are made in a hidden folder inside the output directory and moved into
+place only when all of them have checked out. Every classifier file
+carries TFLite Metadata (labels, input normalization, tensor names:
+``metadata``), which Android Studio's ML Model Binding and the TFLite Task
+library read; files with int8 input and output (``int8_io``), which those
+do not take, carry none.
 
 Each mode is converted in the h-swish forms asked for (``hswish``): with
 ``auto`` both, timed interleaved on the job's runner (LiteRT here, or a
@@ -17,7 +20,8 @@ unfolded BatchNorms, dynamic tensors, file size, and, given a dataset, the
 test accuracy of the float model and of the file with their top-1
 agreement; host latency timed as ``fbnetv2-benchmark`` times a file
 (``measure_latency``). Warnings that explain latency (a split graph, an
-int8 file slower than fp32) are printed and kept in the JSON.
+int8 file slower than fp32, a form other than the one the search's latency
+table priced: ``checks``) are printed and kept in the JSON.
 """
 
 from __future__ import annotations
@@ -103,9 +107,11 @@ class ExportJob:
   seed: int = 0
 
 
-def check_job(model: keras.Model, job: ExportJob) -> None:
+def check_job(model: keras.Model, job: ExportJob
+              ) -> metadata.ClassifierMetadata | None:
   """One-line errors for modes, forms, labels and data before any work
-  starts."""
+  starts; returns the metadata the files will carry (``classifier_metadata``).
+  """
   unknown = [m for m in job.modes if m not in MODES]
   if unknown or not job.modes:
     raise UserError(f"unknown export mode {', '.join(unknown) or '(none)'}; "
@@ -121,15 +127,19 @@ def check_job(model: keras.Model, job: ExportJob) -> None:
     raise UserError("mode qat needs the dataset's name to fine-tune on")
   if job.data is not None:
     sources.check_data_fits(model, job.data)
-  classifier_metadata(model, job)
+  return classifier_metadata(model, job)
 
 
-def forms_to_convert(model: keras.Model, requested: str) -> tuple[str, ...]:
-  """The h-swish forms to convert ``model`` in: without h-swish one (the
-  forms are the same graph), with ``auto`` both, else the one asked for."""
-  if not hswish.count_hard_swish(model):
+def forms_for(mode: str, hswish_layers: int, job: ExportJob
+              ) -> tuple[str, ...]:
+  """The h-swish forms ``mode`` is converted in: one for a model without
+  h-swish (both are the same graph) or where one is asked for; with
+  ``auto``, both where they are timed, else the rule's."""
+  if not hswish_layers:
     return (hswish.FUSED,)
-  return hswish.FORMS if requested == hswish.AUTO else (requested,)
+  if job.hswish != hswish.AUTO:
+    return (job.hswish,)
+  return hswish.FORMS if job.latency else (hswish.default_form(mode),)
 
 
 def export_model(model: keras.Model, job: ExportJob,
@@ -137,72 +147,108 @@ def export_model(model: keras.Model, job: ExportJob,
                  progress: Callable[[str], None] | None = None
                  ) -> list[ExportReport]:
   """Exports ``model`` in every mode of ``job``; ``keras_path`` is the model
-  saved as ``.keras`` (QAT loads it in its own process; without one it is
-  saved as ``NAME.keras`` beside the files). Nothing is written before the
-  job and the runner check out. ``progress`` (e.g. ``print``) hears of each step as it starts,
-  and of every warning."""
-  check_job(model, job)
+  saved as ``.keras``, which QAT loads in its own process (without one, a
+  copy is saved for it and removed).
+
+  Everything is made in a hidden folder inside ``output_dir`` and moved
+  into place once every file has checked out, so an export that fails,
+  early or half-way (a bad input, a lost phone, a failed conversion),
+  leaves no file behind. ``progress`` (e.g. ``print``) hears of each step
+  as it starts, and of every warning.
+  """
+  info = check_job(model, job)
   say = progress or (lambda message: None)
-  forms = forms_to_convert(model, job.hswish)
+  layers = hswish.count_hard_swish(model)
+  # One clone per form; every clone shares the model's layers.
+  variants = {form: hswish.with_hswish_form(model, form)
+              for form in (hswish.FORMS if layers else (hswish.FUSED,))}
+  created = not os.path.isdir(job.output_dir)
   # The runner first: a missing phone or binary fails before any work.
   with contextlib.ExitStack() as stack:
     runner = (stack.enter_context(contextlib.closing(job.runner.make()))
               if job.latency else None)
-    work = stack.enter_context(tempfile.TemporaryDirectory())
+    device = device_name(runner.describe()) if runner is not None else None
     os.makedirs(job.output_dir, exist_ok=True)
-    if keras_path is None:
-      # Beside the files: the Keras model they were checked against, and
-      # what QAT's own process loads.
-      keras_path = os.path.join(job.output_dir, f"{model.name}.keras")
-      save_keras_atomically(model, keras_path)
-    info = classifier_metadata(model, job)
-    provenance = model_card.trace(job.source)
-    candidates = {}  # (mode, form) -> a converted file in ``work``
-    modes = _modes_converted(job)
-    for mode in modes:
-      say(f"{model.name}: "
-          + ("fine-tuning and converting" if mode == "qat" else "converting")
-          + f" to {mode}"
-          + (f" (h-swish {' and '.join(forms)})" if len(forms) > 1 else ""))
-      candidates.update(_convert(model, mode, forms, job, keras_path, work,
-                                 info))
-    timings = {}
-    if job.latency:
-      say(f"{model.name}: timing {len(candidates)} file(s) on "
-          f"{job.runner.name} ({job.latency.threads} thread(s), "
-          f"{job.latency.trials} trials)")
-      probed = _measure(runner, {f"{m}.{f}": p for (m, f), p in
-                                 candidates.items()}, job.latency)
-      timings = {(m, f): _latency_report(probed, f"{m}.{f}", job.latency)
-                 for m, f in candidates}
-    evaluation = (checks.Evaluation(model, job.data, job.max_eval_images)
-                  if job.data is not None else None)
-    reports = []
-    for mode in job.modes:
-      form, chosen_by = _choose(mode, forms, timings, job.hswish)
-      report = _finish(model, mode, form, candidates[(mode, form)], job,
-                       evaluation, info)
-      report.latency = timings.get((mode, form))
-      report.hswish = {
-          "requested": job.hswish, "form": form, "chosen_by": chosen_by,
-          "layers": hswish.count_hard_swish(model),
-          "median_us": {f: timings[(mode, f)]["median_us"] for f in forms
-                        if (mode, f) in timings}}
-      float_us = min((timings[(_FLOAT_MODE, f)]["median_us"] for f in forms
-                      if (_FLOAT_MODE, f) in timings), default=None)
-      report.warnings = [w for w in (
-          checks.partition_warning(report),
-          checks.slower_than_float_warning(report, float_us,
-                                           job.runner.name),
-          checks.priced_otherwise_warning(report, provenance)) if w]
-      for warning in report.warnings:
-        say(f"warning: {warning}")
-      stem = os.path.join(job.output_dir, f"{model.name}.{mode}")
-      write_atomically(f"{stem}.json", json.dumps(
-          dataclasses.asdict(report), indent=1) + "\n")
-      reports.append(report)
-    _write_beside(model, job, reports, info, runner, provenance)
-  return reports
+    try:
+      with tempfile.TemporaryDirectory(
+          dir=job.output_dir, prefix=f".{model.name}.export-") as stage:
+        made = _export_into(stage, model, variants, layers, job, info,
+                            keras_path, runner, device, say)
+        for name in made.files:
+          os.replace(os.path.join(stage, name),
+                     os.path.join(job.output_dir, name))
+    except BaseException:
+      if created and not os.listdir(job.output_dir):
+        os.rmdir(job.output_dir)
+      raise
+  return made.reports
+
+
+@dataclasses.dataclass
+class _Made:
+  """What an export made in its staging folder: the reports, and the
+  files to move into the output directory."""
+  reports: list
+  files: list
+
+
+def _export_into(stage: str, model, variants, layers: int, job: ExportJob,
+                 info, keras_path, runner, device, say) -> _Made:
+  """Every file of the export, made and checked in ``stage``."""
+  if "qat" in job.modes and keras_path is None:
+    keras_path = os.path.join(stage, f"{model.name}.keras")
+    save_keras_atomically(model, keras_path)
+  provenance = model_card.trace(job.source)
+  candidates = {}  # (mode, form) -> a converted file in ``stage``
+  for mode in _modes_converted(job):
+    forms = forms_for(mode, layers, job)
+    say(f"{model.name}: "
+        + ("fine-tuning and converting" if mode == "qat" else "converting")
+        + f" to {mode}"
+        + (f" (h-swish {' and '.join(forms)})" if len(forms) > 1 else ""))
+    candidates.update(_convert(model, variants, mode, forms, job, keras_path,
+                               stage, _metadata_of(mode, info, job)))
+  timings = {}
+  if runner is not None:
+    say(f"{model.name}: timing {len(candidates)} file(s) on {device} "
+        f"({job.latency.threads} thread(s), {job.latency.trials} trials)")
+    probed = _measure(runner, {f"{m}.{f}": p for (m, f), p in
+                               candidates.items()}, job.latency)
+    timings = {(m, f): _latency_report(probed, f"{m}.{f}", job.latency)
+               for m, f in candidates}
+  float_us = min((t["median_us"] for (m, _), t in timings.items()
+                  if m == _FLOAT_MODE), default=None)
+  evaluation = (checks.Evaluation(model, job.data, job.max_eval_images)
+                if job.data is not None else None)
+  made = _Made([], [])
+  for mode in job.modes:
+    forms = forms_for(mode, layers, job)
+    form, chosen_by = _choose(mode, forms, layers, timings, job)
+    report = _finish(variants[form], mode, candidates[(mode, form)], job,
+                     evaluation, _metadata_of(mode, info, job))
+    report.latency = timings.get((mode, form))
+    report.hswish = {
+        "requested": job.hswish, "form": form, "chosen_by": chosen_by,
+        "layers": layers,
+        "median_us": {f: timings[(mode, f)]["median_us"] for f in forms
+                      if (mode, f) in timings}}
+    report.warnings = [w for w in (
+        checks.partition_warning(report),
+        checks.slower_than_float_warning(report, float_us,
+                                         job.runner.name),
+        checks.priced_otherwise_warning(report, provenance)) if w]
+    for warning in report.warnings:
+      say(f"warning: {warning}")
+    stem = f"{model.name}.{mode}"
+    os.replace(candidates[(mode, form)], os.path.join(stage,
+                                                      f"{stem}.tflite"))
+    write_atomically(os.path.join(stage, f"{stem}.json"), json.dumps(
+        dataclasses.asdict(report), indent=1) + "\n")
+    made.reports.append(report)
+    made.files += [f"{stem}.tflite", f"{stem}.json"]
+  made.files += _write_beside(stage, model, job, made.reports, info, device,
+                              provenance)
+  return made
 
 
 def _modes_converted(job: ExportJob) -> list[str]:
@@ -215,14 +261,21 @@ def _modes_converted(job: ExportJob) -> list[str]:
   return modes
 
 
-def _convert(model, mode: str, forms, job: ExportJob, keras_path, work: str,
-             info) -> dict[tuple[str, str], str]:
-  """``mode`` in each of ``forms``, with metadata, as files in ``work``."""
-  paths = {form: os.path.join(work, f"{model.name}.{mode}.{form}.tflite")
+def _metadata_of(mode: str, info, job: ExportJob):
+  """The metadata ``mode``'s files carry: none for int8 input and output,
+  which the TFLite Task library and ML Model Binding do not take (they
+  read uint8 or float32 images)."""
+  return None if job.int8_io and mode in INTEGER_MODES else info
+
+
+def _convert(model, variants, mode: str, forms, job: ExportJob, keras_path,
+             stage: str, info) -> dict[tuple[str, str], str]:
+  """``mode`` in each of ``forms``, with metadata, as files in ``stage``."""
+  paths = {form: os.path.join(stage, f"{model.name}.{mode}.{form}.tflite")
            for form in forms}
   if mode == "qat":
     run_qat_process(keras_path, os.path.join(
-        work, f"{model.name}.qat.{{form}}.tflite"), job, forms)
+        stage, f"{model.name}.qat.{{form}}.tflite"), job, forms)
     flatbuffers = {}
     for form, path in paths.items():
       with open(path, "rb") as f:
@@ -231,8 +284,7 @@ def _convert(model, mode: str, forms, job: ExportJob, keras_path, work: str,
     calibration = (tflite.calibration_sample(job.data, job.seed)
                    if mode == "int8" else None)
     flatbuffers = {form: tflite.convert_to_tflite(
-        hswish.with_hswish_form(model, form), mode, calibration, job.int8_io)
-                   for form in forms}
+        variants[form], mode, calibration, job.int8_io) for form in forms}
   for form, flatbuffer in flatbuffers.items():
     if info is not None:
       flatbuffer = metadata.with_metadata(flatbuffer, info)
@@ -240,47 +292,52 @@ def _convert(model, mode: str, forms, job: ExportJob, keras_path, work: str,
   return {(mode, form): path for form, path in paths.items()}
 
 
-def _choose(mode: str, forms, timings, requested: str) -> tuple[str, str]:
-  """The form ``mode`` keeps, and why: the faster where both were timed,
-  else the one asked for, else the rule measured here."""
-  if len(forms) == 1:
-    return forms[0], ("none" if requested == hswish.AUTO
-                      and forms == (hswish.FUSED,) else "flag")
+def _choose(mode: str, forms, layers: int, timings, job: ExportJob
+            ) -> tuple[str, str]:
+  """The form ``mode`` keeps, and why: ``none`` without h-swish, ``flag``
+  where one form was asked for, ``latency`` where both were timed, else
+  ``rule`` (``hswish.default_form``)."""
+  if not layers:
+    return hswish.FUSED, "none"
+  if job.hswish != hswish.AUTO:
+    return job.hswish, "flag"
   timed = {f: timings[(mode, f)]["median_us"] for f in forms
            if (mode, f) in timings}
-  if len(timed) == len(forms):
+  if len(forms) > 1 and len(timed) == len(forms):
     return min(timed, key=timed.get), "latency"
   return hswish.default_form(mode), "rule"
 
 
-def _finish(model, mode: str, form: str, candidate: str, job: ExportJob,
-            evaluation, info) -> ExportReport:
-  """Checks the kept file against the model it was converted from and
-  writes it as ``NAME.MODE.tflite``."""
+def _finish(model, mode: str, candidate: str, job: ExportJob, evaluation,
+            info) -> ExportReport:
+  """The checks of the kept file against the model it was converted from
+  (``model``, in the file's h-swish form), and its metadata (``info``, if
+  it has any) read back."""
   with open(candidate, "rb") as f:
     flatbuffer = f.read()
   path = os.path.join(job.output_dir, f"{model.name}.{mode}.tflite")
-  report = check_file(hswish.with_hswish_form(model, form), mode, flatbuffer,
-                      path, evaluation)
-  if info is not None:  # what an app will read, read back from the file
-    written = metadata.read_metadata(flatbuffer)
+  report = check_file(model, mode, flatbuffer, path, evaluation)
+  if info is not None:
+    written = metadata.read_metadata(flatbuffer)  # what an app will read
     report.metadata = {**dataclasses.asdict(written),
                        "labels": len(written.labels)}
-  write_atomically(path, flatbuffer)
   return report
 
 
-def _write_beside(model, job: ExportJob, reports, info, runner,
-                  provenance: dict) -> None:
-  """The labels file and the model card, once per model."""
+def _write_beside(stage: str, model, job: ExportJob, reports, info,
+                  device: str | None, provenance: dict) -> list[str]:
+  """The labels file and the model card, once per model; their names."""
   from fbnetv2_tf.cost.keras_counting import count_keras_model  # pylint: disable=g-import-not-at-top
-  stem = os.path.join(job.output_dir, model.name)
+  names = []
   if info is not None:
-    write_atomically(f"{stem}.labels.txt", "\n".join(info.labels) + "\n")
-  where = device_name(runner.describe()) if runner is not None else None
-  write_atomically(f"{stem}.md", model_card.render(
+    names.append(f"{model.name}.labels.txt")
+    write_atomically(os.path.join(stage, names[-1]),
+                     "\n".join(info.labels) + "\n")
+  names.append(f"{model.name}.md")
+  write_atomically(os.path.join(stage, names[-1]), model_card.render(
       model.name, job.arch_string or provenance.get("arch"),
-      count_keras_model(model), reports, provenance, where))
+      count_keras_model(model), reports, provenance, device))
+  return names
 
 
 def classifier_metadata(model: keras.Model, job: ExportJob

@@ -161,7 +161,11 @@ def main(argv=None) -> None:
             args.learning_rate, args.seed)
   calibration = tflite.calibration_sample(data, args.seed)
   for form in forms:
-    tf_keras_graph.set_hswish_form(qat_model, form)
+    switched = tf_keras_graph.set_hswish_form(qat_model, form)
+    if len(forms) > 1 and not switched:
+      # Both files would hold one graph under two forms' names.
+      raise cli.UserError(f"model {args.model!r} has no h-swish to write "
+                          "in several forms")
     flatbuffer = to_int8_tflite(qat_model, calibration, args.int8_io)
     files.write_atomically(args.output.replace("{form}", form), flatbuffer)
 
@@ -169,7 +173,7 @@ def main(argv=None) -> None:
 def _forms(args) -> list[str]:
   forms = args.forms.split(",")
   unknown = [f for f in forms if f not in tf_keras_graph.HSWISH_FUNCTIONS]
-  if unknown or not forms:
+  if unknown:
     raise cli.UserError(f"unknown h-swish form {','.join(unknown)!r}; known: "
                         f"{', '.join(tf_keras_graph.HSWISH_FUNCTIONS)}")
   if len(forms) > 1 and "{form}" not in args.output:

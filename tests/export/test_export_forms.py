@@ -8,6 +8,7 @@ import keras
 import pytest
 
 from fbnetv2_tf.data import load_dataset
+from fbnetv2_tf.errors import UserError
 from fbnetv2_tf.export import checks, graph, metadata, pipeline
 from fbnetv2_tf.lut.runner import MeasureSettings
 from fbnetv2_tf.lut.runners import RunnerChoice
@@ -117,9 +118,9 @@ def test_an_int8_file_slower_than_fp32_is_named():
 def test_labels_metadata_and_card_beside_the_files(model, data, tmp_path):
   reports = _export(model, data, tmp_path, latency=None)
   names = sorted(os.listdir(tmp_path))
+  # Nothing else: the staging folder is gone, no .keras was needed.
   assert names == ["forms.fp32.json", "forms.fp32.tflite", "forms.int8.json",
-                   "forms.int8.tflite", "forms.keras", "forms.labels.txt",
-                   "forms.md"]
+                   "forms.int8.tflite", "forms.labels.txt", "forms.md"]
   labels = (tmp_path / "forms.labels.txt").read_text().splitlines()
   assert labels == [str(d) for d in range(10)]  # the digits' class names
   for mode in ("fp32", "int8"):
@@ -139,7 +140,7 @@ def test_labels_metadata_and_card_beside_the_files(model, data, tmp_path):
 def test_labels_that_do_not_fit_the_classes_are_refused(model, tmp_path):
   job = pipeline.ExportJob(str(tmp_path / "out"), labels=("a", "b"),
                            latency=None)
-  with pytest.raises(pipeline.UserError, match="2 labels for model 'forms', "
+  with pytest.raises(UserError, match="2 labels for model 'forms', "
                      "which outputs 10 class scores"):
     pipeline.export_model(model, job)
   assert not (tmp_path / "out").exists()
@@ -161,3 +162,65 @@ def test_a_form_the_search_did_not_price_is_named():
     assert checks.priced_otherwise_warning(report, provenance) is None
   report.hswish["layers"] = 0
   assert checks.priced_otherwise_warning(report, {"search": {"lut": lut}}) is None
+
+
+def test_an_export_that_fails_half_way_leaves_no_file(model, data, tmp_path,
+                                                      monkeypatch):
+  checked = []
+
+  def fail_second(*args, **kwargs):
+    checked.append(args[1])
+    if len(checked) == 2:
+      raise RuntimeError("a conversion that went wrong")
+    return real(*args, **kwargs)
+
+  real = pipeline.check_file
+  monkeypatch.setattr(pipeline, "check_file", fail_second)
+  out = tmp_path / "out"
+  with pytest.raises(RuntimeError, match="went wrong"):
+    _export(model, data, out, latency=None)
+  assert checked == ["fp32", "int8"]  # fp32 was done when int8 failed
+  assert not out.exists()
+  (tmp_path / "kept").mkdir()
+  (tmp_path / "kept" / "mine.txt").write_text("a user's file")
+  checked.clear()
+  with pytest.raises(RuntimeError):
+    _export(model, data, tmp_path / "kept", latency=None)
+  assert os.listdir(tmp_path / "kept") == ["mine.txt"]
+
+
+def test_untimed_auto_converts_each_mode_once(model, data, tmp_path,
+                                              monkeypatch):
+  converted = []
+  real = pipeline.tflite.convert_to_tflite
+
+  def counting(variant, mode, *args, **kwargs):
+    converted.append((mode, hswish_of(variant)))
+    return real(variant, mode, *args, **kwargs)
+
+  monkeypatch.setattr(pipeline.tflite, "convert_to_tflite", counting)
+  _export(model, data, tmp_path, latency=None)
+  assert converted == [("fp32", "fused"), ("int8", "delegable")]
+
+
+def hswish_of(variant):
+  from fbnetv2_tf.export import hswish  # pylint: disable=import-outside-toplevel
+  return "fused" if hswish.count_hard_swish(variant) else "delegable"
+
+
+def test_a_form_asked_of_a_model_without_hswish_is_none(data, tmp_path):
+  relu = build_child_model(parse_arch_string("relu@16: conv_k3-c8-s2"), 10,
+                           input_channels=1)
+  reports = _export(relu, data, tmp_path, latency=None, hswish="delegable")
+  assert {r.mode: (r.hswish["form"], r.hswish["chosen_by"])
+          for r in reports.values()} == {"fp32": ("fused", "none"),
+                                         "int8": ("fused", "none")}
+
+
+def test_int8_io_files_carry_no_metadata(model, data, tmp_path):
+  reports = _export(model, data, tmp_path, latency=None, int8_io=True)
+  assert reports["int8"].metadata is None
+  assert reports["fp32"].metadata["labels"] == 10
+  with pytest.raises(UserError, match="has no TFLite Metadata"):
+    metadata.read_metadata((tmp_path / "forms.int8.tflite").read_bytes())
+  assert (tmp_path / "forms.labels.txt").exists()

@@ -56,3 +56,47 @@ def test_what_cannot_be_traced_is_left_out(tmp_path):
   assert model_card.trace(str(lone)) == {}
   assert model_card.trace("FBNetV2_F1") == {}
   assert model_card.trace(None) == {}
+
+
+def test_the_card_says_what_was_searched_and_how_it_checked_out(tmp_path):
+  from fbnetv2_tf.cost.counting import Counts  # pylint: disable=import-outside-toplevel
+  from fbnetv2_tf.export.checks import ExportReport  # pylint: disable=import-outside-toplevel
+  provenance = {
+      "training": {"dataset": "fashion_mnist", "epochs": 8,
+                   "test_accuracy": 0.8869},
+      "search": {"space": "tiny32", "loss": "budget", "counted_cost": 0.2833,
+                 "metric": "mflops", "targets": {"MFLOPs": 0.3},
+                 "lut": {"path": "/x/phone.json", "device": "adb: Pixel 7 GS201, "
+                         "1 thread(s), int8", "dtype": "int8",
+                         "hswish": "delegable", "padding": "symmetric"}}}
+  report = ExportReport(
+      "child", "int8", "/out/child.int8.tflite", 3 * 2**20, {}, [], 1, {}, 0,
+      0, {}, accuracy={"images": 10000, "keras": 0.8869, "tflite": 0.8863,
+                       "top1_agreement": 0.99},
+      latency={"median_us": 1234.0, "settings": {"threads": 1}},
+      hswish={"form": "delegable"}, warnings=["child int8: something"])
+  card = model_card.render("child", to_arch_string(ARCH), Counts(()),
+                           [report], provenance, "adb: Pixel 7 GS201")
+  for line in (
+      to_arch_string(ARCH),
+      "- Space: `tiny32`, loss `budget`, target 0.3 MFLOPs; the derived "
+      "architecture counted 0.2833 (mflops).",
+      "- Latency table: `phone.json`, measured on adb: Pixel 7 GS201, 1 "
+      "thread(s), int8 (h-swish delegable, padding symmetric).",
+      "Trained on fashion_mnist for 8 epochs: test accuracy 0.8869 (Keras).",
+      "Latency: median on adb: Pixel 7 GS201.",
+      "Accuracy on 10000 test images; the float Keras model scores 0.8869.",
+      "| int8 | `child.int8.tflite` | 3.00 | delegable | 1 | 1.234 ms (1 "
+      "thread(s)) | 0.8863 |",
+      "- child int8: something"):
+    assert line in card, line
+
+
+def test_side_files_with_odd_values_only_shorten_the_card(tmp_path):
+  _, train = _search_and_train(tmp_path)
+  (train / "train_result.json").write_text(json.dumps({"test_accuracy": None}))
+  provenance = model_card.trace(str(train / "child.keras"))
+  assert provenance["training"]["test_accuracy"] is None
+  from fbnetv2_tf.cost.counting import Counts  # pylint: disable=import-outside-toplevel
+  card = model_card.render("child", None, Counts(()), [], provenance, None)
+  assert "Trained on fashion_mnist for 8 epochs." in card

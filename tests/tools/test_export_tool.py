@@ -88,6 +88,12 @@ def test_a_trained_model_exports_in_every_mode_with_its_checks(trained,
   # Small models carry fixed overhead; weights still dominate.
   assert sizes["int8"] < 0.6 * sizes["fp32"] and sizes["qat"] < 0.6 * sizes["fp32"]
   assert all(r["latency"]["median_us"] > 0 for r in reports.values())
+  # --hswish=auto: every mode timed in both forms, QAT's two files written
+  # from one fine-tuning, and each kept file holds its form's graph.
+  for report in reports.values():
+    assert set(report["hswish"]["median_us"]) == {"fused", "delegable"}
+    assert ("HARD_SWISH" in report["ops"]) == (
+        report["hswish"]["form"] == "fused")
   assert all(f"shuffled {m}:" in result.stdout for m in reports)
 
 
