@@ -51,13 +51,14 @@ def main():
   print(f"int8 is {fp32.bytes / int8.bytes:.1f}x smaller; ops left in "
         f"float: {int8.float_ops or 'none'}; int8 ops: {int8.ops}")
   for report in reports:
-    timed = ", ".join(f"{form} {us:.0f} us" for form, us in
+    timed = ", ".join(f"{form} {us:.1f} us" for form, us in
                       report.hswish["median_us"].items())
     print(f"{report.mode}: kept h-swish {report.hswish['form']} ({timed})")
 
   # 4. What an Android app reads from the file (and tour.labels.txt beside
   # it; tour.md is the model card).
-  written = metadata.read_metadata(open(int8.path, "rb").read())
+  with open(int8.path, "rb") as f:
+    written = metadata.read_metadata(f.read())
   print(f"metadata: input {written.input_name!r} normalized by mean "
         f"{written.mean} and std {written.std}, output "
         f"{written.output_name!r} with {len(written.labels)} labels")

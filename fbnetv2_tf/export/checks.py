@@ -19,9 +19,7 @@ import keras
 import numpy as np
 
 from fbnetv2_tf.export import graph, parity
-
-# Modes whose graphs must be integer-only between the float ends.
-INTEGER_MODES = ("int8", "qat")
+from fbnetv2_tf.export.hswish import INTEGER_MODES
 _EVAL_BATCH = 256
 
 
@@ -103,11 +101,11 @@ def check_file(model: keras.Model, mode: str, flatbuffer: bytes, path: str,
   ``model`` is the Keras model the file was converted from."""
   image = evaluation.images[:1] if evaluation is not None else None
   check = parity.check_parity(model, flatbuffer, image)
+  partitions, undelegated = graph.xnnpack_split(flatbuffer)
   report = ExportReport(
       model=model.name, mode=mode, path=path, bytes=len(flatbuffer),
       ops=graph.op_counts(flatbuffer), float_ops=graph.float_ops(flatbuffer),
-      xnnpack_partitions=graph.xnnpack_partitions(flatbuffer),
-      undelegated_ops=graph.undelegated_ops(flatbuffer),
+      xnnpack_partitions=partitions, undelegated_ops=undelegated,
       unfolded_batch_norms=graph.unfolded_batch_norms(flatbuffer),
       dynamic_tensors=len(graph.dynamic_tensors(flatbuffer)),
       # The bound is float32's; quantized files are judged by accuracy.

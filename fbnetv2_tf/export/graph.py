@@ -43,14 +43,21 @@ def float_ops(flatbuffer: bytes) -> list[str]:
                   for i in op["outputs"])]
 
 
+def _delegated(flatbuffer: bytes) -> tuple[list[dict], set[int]]:
+  """Every node after LiteRT's default XNNPACK delegate took its share
+  (the model's nodes, then one DELEGATE node per partition), and the graph's
+  output tensors."""
+  interpreter = Interpreter(model_content=flatbuffer, num_threads=1)
+  interpreter.allocate_tensors()
+  return (interpreter._get_ops_details(),  # pylint: disable=protected-access
+          {t["index"] for t in interpreter.get_output_details()})
+
+
 def xnnpack_partitions(flatbuffer: bytes) -> int:
   """How many partitions LiteRT's default XNNPACK delegate makes of the
   graph: each is one DELEGATE node; 1 means the whole graph runs on
   XNNPACK, more means ops between them fall back to the builtin kernels."""
-  interpreter = Interpreter(model_content=flatbuffer, num_threads=1)
-  interpreter.allocate_tensors()
-  return sum(op["op_name"] == "DELEGATE"
-             for op in interpreter._get_ops_details())  # pylint: disable=protected-access
+  return xnnpack_split(flatbuffer)[0]
 
 
 def dynamic_tensors(flatbuffer: bytes) -> list[str]:
@@ -82,7 +89,13 @@ def unfolded_batch_norms(flatbuffer: bytes) -> int:
 def undelegated_ops(flatbuffer: bytes) -> dict[str, int]:
   """``{op name: how many}`` of the ops LiteRT's default XNNPACK delegate
   leaves to the builtin kernels: the ops that split the graph into more
-  than one partition.
+  than one partition (``xnnpack_split``)."""
+  return xnnpack_split(flatbuffer)[1]
+
+
+def xnnpack_split(flatbuffer: bytes) -> tuple[int, dict[str, int]]:
+  """The XNNPACK partitions of the graph and the ops left outside them,
+  from one delegation.
 
   The interpreter lists every node of the model, delegated or not, and then
   one DELEGATE node per partition; which nodes still run on their own is
@@ -92,20 +105,18 @@ def undelegated_ops(flatbuffer: bytes) -> dict[str, int]:
   node left outside reads, runs outside XNNPACK. Nodes are visited last to
   first so that a chain of undelegated nodes is found whole.
   """
-  interpreter = Interpreter(model_content=flatbuffer, num_threads=1)
-  interpreter.allocate_tensors()
-  ops = interpreter._get_ops_details()  # pylint: disable=protected-access
+  ops, graph_outputs = _delegated(flatbuffer)
   delegates = [op for op in ops if op["op_name"] == "DELEGATE"]
-  if not delegates:
-    return {}
+  if not delegates:  # XNNPACK took nothing: every node runs on its own
+    return 0, dict(sorted(collections.Counter(
+        op["op_name"] for op in ops).items()))
   crossing = {i for op in delegates for i in op["outputs"]}
-  read = {i for op in delegates for i in op["inputs"]}
-  read |= {t["index"] for t in interpreter.get_output_details()}
+  read = {i for op in delegates for i in op["inputs"]} | graph_outputs
   left = collections.Counter()
   for op in reversed([op for op in ops if op["op_name"] != "DELEGATE"]):
-    outputs = set(op["outputs"])
-    if outputs & crossing or not outputs & read:
+    made = set(op["outputs"])
+    if made & crossing or not made & read:
       continue
     left[op["op_name"]] += 1
     read |= set(op["inputs"])
-  return dict(sorted(left.items()))
+  return len(delegates), dict(sorted(left.items()))

@@ -34,7 +34,7 @@ FORMS = (FUSED, DELEGABLE)
 AUTO = "auto"
 # Files that compute in int8 between their float ends (export modes and
 # latency-table dtypes).
-_INTEGER = frozenset({"int8", "qat"})
+INTEGER_MODES = ("int8", "qat")
 # Keras 3's names for h-swish; ``hard_swish`` is an alias of ``hard_silu``.
 _HSWISH_NAMES = frozenset({"hard_silu", "hard_swish"})
 
@@ -66,7 +66,7 @@ def default_form(mode: str) -> str:
   or a latency table's dtype): delegable for int8, fused for float. What a
   latency table is built with unless told otherwise, and what an export
   keeps when it does not time both."""
-  return DELEGABLE if mode in _INTEGER else FUSED
+  return DELEGABLE if mode in INTEGER_MODES else FUSED
 
 
 def check_form(form: str) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import keras
 
+from fbnetv2_tf.specs.arch_spec import PADDINGS, SAME, SYMMETRIC  # noqa: F401  (the layers' padding names)
+
 # BatchNorm settings of the reference PyTorch models (torch defaults:
 # momentum 0.1 there is 0.9 here, eps 1e-5).
 BN_MOMENTUM = 0.9
@@ -43,13 +45,11 @@ def batch_norm(name: str) -> keras.layers.BatchNormalization:
                                          epsilon=BN_EPSILON, name=name)
 
 
-# How a strided conv pads: ``k // 2`` on every side with an explicit
-# ZeroPadding2D (the reference models), or Keras' ``"same"`` inside the conv
-# (one pixel less at the top and left of an even input), which converts to
-# no separate PAD op. Output sizes agree for odd kernels.
-SYMMETRIC = "symmetric"
-SAME = "same"
-PADDINGS = (SYMMETRIC, SAME)
+# How a strided conv pads (specs.arch_spec.PADDINGS): ``k // 2`` on every
+# side with an explicit ZeroPadding2D (the reference models), or Keras'
+# ``"same"`` inside the conv (one pixel less at the top and left of an even
+# input), which converts to no separate PAD op. Output sizes agree for odd
+# kernels.
 
 
 def check_padding(padding: str) -> None:

@@ -42,14 +42,15 @@ def convert_candidate(key: LatencyKey, width_divisor: int, num_classes: int,
 
 
 def convert_model(model, dtype: str, path: str,
-                  hswish: str = hswish_forms.FUSED) -> str:
+                  hswish: str = hswish_forms.FUSED,
+                  int8_io: bool = True) -> str:
   """``model``, its h-swish in form ``hswish``, as a batch-1 TFLite file in
   ``dtype``; int8 is calibrated on random inputs (latency does not depend
-  on the values) and takes and gives int8: a network quantizes once, at its
-  ends, not at every block."""
+  on the values) and, for a block (``int8_io``), takes and gives int8: a
+  network quantizes once, at its ends, not at every block."""
   from fbnetv2_tf.export import tflite  # pylint: disable=g-import-not-at-top
   model = hswish_forms.with_hswish_form(model, hswish)
   calibration = tflite.random_calibration(model) if dtype == "int8" else None
   tflite.write_tflite(model, path, dtype, calibration,
-                      int8_io=dtype == "int8")
+                      int8_io=int8_io and dtype == "int8")
   return path

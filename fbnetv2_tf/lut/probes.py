@@ -36,6 +36,7 @@ import time
 import numpy as np
 
 from fbnetv2_tf.cost.latency_table import LatencyKey
+from fbnetv2_tf.errors import RunnerError
 from fbnetv2_tf.lut.convert import (candidate_path, convert_candidate,
                                     convert_model)
 from fbnetv2_tf.lut.runner import LatencyStats, MeasureSettings, Runner
@@ -154,6 +155,11 @@ def measure_with_probes(runner: Runner, paths: dict[str, str],
     fast = np.zeros(len(reference), bool)
     fast[np.argsort(reference, kind="stable")[:needed]] = True
   reference_us = float(np.median(reference[fast]))
+  if not reference_us > 0:
+    # A timer coarser than the reference block: no speed to scale by.
+    raise RunnerError(f"the reference block timed {reference_us} us on this "
+                      "runner: its timer is too coarse to measure with probes "
+                      "(set fast_within to None to keep every trial)")
   if speed.units_us is None:
     speed.units_us = reference_us
   factor = speed.units_us / reference_us

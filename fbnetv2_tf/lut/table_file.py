@@ -102,9 +102,17 @@ class LutFile:
       differing = [f.name for f in dataclasses.fields(LutHeader)
                    if getattr(existing.header, f.name) != getattr(header,
                                                                    f.name)]
+      # Plain values are named with both sides (an int8 table begun before
+      # delegable h-swish became the int8 default resumes with
+      # --hswish=fused); dicts only by name.
+      said = [f"{name} {getattr(existing.header, name)!r} there, "
+              f"{getattr(header, name)!r} now"
+              if not isinstance(getattr(header, name), dict) else name
+              for name in differing]
       raise UserError(
-          f"{path} was measured with other settings ({', '.join(differing)} "
-          "differ); write to another path, or delete it to rebuild")
+          f"{path} was measured with other settings ({'; '.join(said)}); "
+          "resume with its settings, write to another path, or delete it to "
+          "rebuild")
     return existing
 
   @classmethod

@@ -130,14 +130,11 @@ def convert_arch(arch, path: str, dtype: str, num_classes: int,
   depend on the values); an existing file is reused."""
   if os.path.exists(path):
     return path
-  from fbnetv2_tf.export import tflite  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.models.child_model import build_child_model  # pylint: disable=g-import-not-at-top
-  model = hswish_forms.with_hswish_form(
+  # A whole network keeps float ends, as an exported file does.
+  return convert.convert_model(
       build_child_model(arch, num_classes, input_channels=input_channels),
-      hswish)
-  calibration = tflite.random_calibration(model) if dtype == "int8" else None
-  tflite.write_tflite(model, path, dtype, calibration)
-  return path
+      dtype, path, hswish, int8_io=False)
 
 
 def network_file(work_dir: str, arch, dtype: str,
