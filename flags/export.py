@@ -40,7 +40,7 @@ def define_export_flags() -> None:
       "hswish", "auto", ["fused", "delegable", "auto"],
       "How h-swish is written into the file. fused: one HARD_SWISH op, "
       "fastest in float but without an int8 kernel in XNNPACK, so each one "
-      "splits an int8 graph; delegable: (x / 6) * relu6(x + 3), three "
+      "splits an int8 graph; delegable: relu6(x + 3) * (x / 6), three "
       "elementwise ops XNNPACK runs in int8 too; auto: convert both, time "
       "them on --runner and keep the faster (both timings go into the "
       "JSON; with --nolatency: delegable for int8 and qat, fused for "

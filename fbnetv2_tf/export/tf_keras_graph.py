@@ -59,9 +59,9 @@ def hard_swish(x):
 
 
 def delegable_hard_swish(x):
-  """h-swish as ``(x / 6) * relu6(x + 3)``, which the converter does not
-  fold into HARD_SWISH (``export.hswish``)."""
-  return (x * (1.0 / 6.0)) * tf.nn.relu6(x + 3.0)
+  """h-swish as ``relu6(x + 3) * (x / 6)``, which the converter does not
+  fold into HARD_SWISH (``export.hswish``, which says why in this order)."""
+  return tf.nn.relu6(x + 3.0) * (x * (1.0 / 6.0))
 
 
 def hard_sigmoid(x):
