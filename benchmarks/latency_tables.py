@@ -18,6 +18,11 @@
    searched h-swish blocks and measure every derived network in fp32 and
    int8.
 
+4. An int8 table of tiny32 at 32 px with h-swish in the delegable form
+   (``fbnetv2-build-lut``'s int8 default), built and validated as in 1-2
+   against networks converted in that form. The int8 tables of 1-3 keep
+   the fused form they were first measured with (``--hswish=fused``).
+
 Every step is resumable: LUT builds resume themselves, finished steps are
 kept in the results file.
 
@@ -49,10 +54,12 @@ def _tool(name, *args):
   return result.stdout
 
 
-def build(path, space, dtype, *extra):
+def build(path, space, dtype, *extra, hswish="fused"):
+  """Builds a table (h-swish in ``hswish``: the fused form, in which this
+  benchmark's tables were first measured, unless told otherwise)."""
   start = time.time()
   _tool("build_lut", f"--space={space}", f"--dtype={dtype}",
-        f"--output={path}", *DATA, "--cpu=1", *extra)
+        f"--output={path}", *DATA, "--cpu=1", f"--hswish={hswish}", *extra)
   with open(path, encoding="utf-8") as f:
     rows = len(json.load(f)["entries"])
   minutes = (time.time() - start) / 60
@@ -179,6 +186,20 @@ def main():
           results.get_or_run(
               f"validate/{label}/{dtype}/{repeat}", lambda p=path, a=at_size: (
                   validation(p, space_flag, "--archs=20", "--seed=2", *a)))
+  # The int8 default: h-swish in the delegable form, validated against
+  # networks converted in that form.
+  delegable = os.path.join(args.work_dir, "tiny32_int8_delegable.json")
+  space_32 = f"--space={tiny32_at(32, args.work_dir)}"
+  results.get_or_run("build/tiny32_32/int8_delegable", lambda: build(
+      delegable, tiny32_at(32, args.work_dir), "int8", hswish="delegable"))
+  results.get_or_run("calibrate/tiny32_32/int8_delegable", lambda: validation(
+      delegable, space_32, "--archs=10", "--seed=1", "--calibrate"))
+  for label, at_size in (("tiny32_32", ("--input_size=32",)),
+                         ("tiny32_16-32", ())):
+    for repeat in range(REPEATS):
+      results.get_or_run(
+          f"validate/{label}/int8_delegable/{repeat}", lambda a=at_size: (
+              validation(delegable, space_32, "--archs=20", "--seed=2", *a)))
   results.get_or_run("build/fbnetv2_f/fp32/sample", lambda: build(
       os.path.join(args.work_dir, "fbnetv2_f_sample.json"), "fbnetv2_f",
       "fp32", "--input_channels=3", "--num_classes=1000",
