@@ -75,8 +75,10 @@ def test_measures_each_model_and_removes_what_it_pushed(fake, models):
 
   small, large = stats["small"], stats["large"]
   for s in (small, large):
-    assert 0 < s.median_us <= s.p90_us
+    # benchmark_model times whole microseconds: the tiny model may read 0.
+    assert 0 <= s.median_us <= s.p90_us
     assert s.std_us >= 0
+  assert large.median_us > 0
   assert large.median_us > 5 * small.median_us
 
   pushes = [line for line in fake.log("adb.log") if " push " in line]
