@@ -116,6 +116,9 @@ def check_job(model: keras.Model, job: ExportJob
   if unknown or not job.modes:
     raise UserError(f"unknown export mode {', '.join(unknown) or '(none)'}; "
                     f"known: {', '.join(MODES)}")
+  repeated = sorted({m for m in job.modes if job.modes.count(m) > 1})
+  if repeated:
+    raise UserError(f"export mode {', '.join(repeated)} given more than once")
   if job.hswish not in HSWISH_CHOICES:
     raise UserError(f"unknown h-swish form {job.hswish!r}; known: "
                     f"{', '.join(HSWISH_CHOICES)}")
@@ -162,26 +165,52 @@ def export_model(model: keras.Model, job: ExportJob,
   # One clone per form; every clone shares the model's layers.
   variants = {form: hswish.with_hswish_form(model, form)
               for form in (hswish.FORMS if layers else (hswish.FUSED,))}
-  created = not os.path.isdir(job.output_dir)
   # The runner first: a missing phone or binary fails before any work.
   with contextlib.ExitStack() as stack:
     runner = (stack.enter_context(contextlib.closing(job.runner.make()))
               if job.latency else None)
     device = device_name(runner.describe()) if runner is not None else None
-    os.makedirs(job.output_dir, exist_ok=True)
+    created = _make_folders(job.output_dir)
     try:
       with tempfile.TemporaryDirectory(
           dir=job.output_dir, prefix=f".{model.name}.export-") as stage:
         made = _export_into(stage, model, variants, layers, job, info,
                             keras_path, runner, device, say)
-        for name in made.files:
-          os.replace(os.path.join(stage, name),
-                     os.path.join(job.output_dir, name))
+        _move_all(stage, made.files, job.output_dir)
     except BaseException:
-      if created and not os.listdir(job.output_dir):
-        os.rmdir(job.output_dir)
+      for folder in reversed(created):  # the deepest first
+        if os.path.isdir(folder) and not os.listdir(folder):
+          os.rmdir(folder)
       raise
   return made.reports
+
+
+def _make_folders(path: str) -> list[str]:
+  """Makes ``path`` and its missing parents; returns those it made, the
+  topmost first, so that a failed export can remove them again."""
+  missing, path = [], os.path.normpath(path)
+  while path and not os.path.isdir(path):
+    if os.path.exists(path):
+      raise UserError(f"{path} is a file; the export needs a folder there")
+    missing.append(path)
+    path = os.path.dirname(path)
+  missing.reverse()
+  for folder in missing:
+    os.makedirs(folder, exist_ok=True)
+  return missing
+
+
+def _move_all(stage: str, names: list[str], output_dir: str) -> None:
+  """Moves ``names`` from ``stage`` into ``output_dir``: every target is
+  checked first, so that a target that cannot be replaced (a folder of
+  that name) stops the export before any file is moved."""
+  targets = [os.path.join(output_dir, name) for name in names]
+  blocked = [t for t in targets if os.path.isdir(t)]
+  if blocked:
+    raise UserError(f"{blocked[0]} is a folder; the export would write a "
+                    "file there")
+  for name, target in zip(names, targets):
+    os.replace(os.path.join(stage, name), target)
 
 
 @dataclasses.dataclass
@@ -346,9 +375,11 @@ def classifier_metadata(model: keras.Model, job: ExportJob
   (one grayscale or RGB image in, one score per class out) its labels
   (``job.labels``, else the dataset's class names, else the class indices)
   and this package's input normalization; None for other models."""
-  height, width, channels = model.inputs[0].shape[1:]
-  output = model.outputs[0].shape
-  if len(output) != 2 or height != width or channels not in (1, 3):
+  image, output = model.inputs[0].shape, model.outputs[0].shape
+  if len(image) != 4 or len(output) != 2:
+    return None
+  height, width, channels = image[1:]
+  if height != width or channels not in (1, 3):
     return None
   classes = output[-1]
   labels = job.labels or getattr(job.data, "class_names", None) or [

@@ -176,17 +176,46 @@ def test_an_export_that_fails_half_way_leaves_no_file(model, data, tmp_path,
 
   real = pipeline.check_file
   monkeypatch.setattr(pipeline, "check_file", fail_second)
-  out = tmp_path / "out"
+  out = tmp_path / "new" / "nested" / "out"
   with pytest.raises(RuntimeError, match="went wrong"):
     _export(model, data, out, latency=None)
   assert checked == ["fp32", "int8"]  # fp32 was done when int8 failed
-  assert not out.exists()
+  assert os.listdir(tmp_path) == []  # the folders it made are gone too
   (tmp_path / "kept").mkdir()
   (tmp_path / "kept" / "mine.txt").write_text("a user's file")
   checked.clear()
   with pytest.raises(RuntimeError):
     _export(model, data, tmp_path / "kept", latency=None)
   assert os.listdir(tmp_path / "kept") == ["mine.txt"]
+
+
+def test_a_folder_in_a_files_place_stops_the_export_before_any_move(
+    model, data, tmp_path):
+  (tmp_path / "forms.md").mkdir()
+  with pytest.raises(UserError, match="forms.md is a folder"):
+    _export(model, data, tmp_path, latency=None)
+  assert os.listdir(tmp_path) == ["forms.md"]
+
+
+def test_a_mode_given_twice_and_a_file_for_a_folder_are_one_line_errors(
+    model, data, tmp_path):
+  with pytest.raises(UserError, match="mode fp32 given more than once"):
+    _export(model, data, tmp_path, modes=("fp32", "int8", "fp32"))
+  (tmp_path / "taken").write_text("")
+  with pytest.raises(UserError, match="taken is a file"):
+    _export(model, data, tmp_path / "taken" / "out", latency=None)
+  assert os.listdir(tmp_path) == ["taken"]
+
+
+def test_a_model_that_is_not_an_image_classifier_gets_no_metadata(tmp_path):
+  inputs = keras.Input((6,))
+  dense = keras.Model(inputs, keras.layers.Dense(3)(inputs), name="dense")
+  job = pipeline.ExportJob(str(tmp_path), modes=("fp32",), latency=None)
+  assert pipeline.classifier_metadata(dense, job) is None
+  reports = pipeline.export_model(dense, job)
+  assert reports[0].metadata is None
+  assert sorted(os.listdir(tmp_path)) == [
+      "dense.fp32.json", "dense.fp32.tflite", "dense.md"]
 
 
 def test_untimed_auto_converts_each_mode_once(model, data, tmp_path,
