@@ -11,8 +11,10 @@ Where the model came from is traced through the files the binaries write:
 a ``.keras`` from ``fbnetv2-train`` has ``train_result.json`` and
 ``flags.json`` beside it, whose ``arch`` flag names the ``arch.json`` of a
 search directory with its own ``flags.json`` and ``search_result.json``;
-an ``--arch`` that is such an ``arch.json`` starts the trace there. What
-cannot be traced is left out of the card, not guessed.
+an ``--arch`` that is such an ``arch.json`` starts the trace there. Paths
+recorded in ``flags.json`` are as the user gave them, so a relative one is
+found from the current directory, as when the binary was run. What cannot
+be traced is left out of the card, not guessed.
 """
 
 from __future__ import annotations
@@ -116,9 +118,12 @@ def _arch_string(path: str) -> str | None:
 def _search_lines(search: dict) -> list[str]:
   targets = ", ".join(f"{v:g} {unit}" for unit, v in
                       search.get("targets", {}).items()) or "none"
+  counted = search.get("counted_cost")
   lines = [f"- Space: `{search.get('space')}`, loss `{search.get('loss')}`, "
-           f"target {targets}; the derived architecture counted "
-           f"{search.get('counted_cost')} ({search.get('metric')})."]
+           f"target {targets}"
+           + (f"; the derived architecture counted {counted:g}"
+              + (f" ({search['metric']})" if search.get("metric") else "")
+              if counted is not None else "") + "."]
   lut = search.get("lut")
   if lut:
     lines.append(f"- Latency table: `{os.path.basename(lut['path'])}`, "
@@ -155,8 +160,9 @@ def render(name: str, arch_string: str | None, counts, reports,
   training = provenance.get("training")
   if training:
     accuracy = training.get("test_accuracy")
-    lines += ["", f"Trained on {training.get('dataset')} for "
-              f"{training.get('epochs')} epochs"
+    epochs = _number(training.get("epochs"))
+    lines += ["", f"Trained on {training.get('dataset') or 'an unnamed dataset'}"
+              + (f" for {epochs:g} epochs" if epochs is not None else "")
               + (f": test accuracy {accuracy:.4f} (Keras)." if accuracy
                  is not None else ".")]
   lines += ["", "## Files", ""]

@@ -100,3 +100,15 @@ def test_side_files_with_odd_values_only_shorten_the_card(tmp_path):
   from fbnetv2_tf.cost.counting import Counts  # pylint: disable=import-outside-toplevel
   card = model_card.render("child", None, Counts(()), [], provenance, None)
   assert "Trained on fashion_mnist for 8 epochs." in card
+
+
+def test_missing_fields_are_left_out_not_printed_as_none(tmp_path):
+  from fbnetv2_tf.cost.counting import Counts  # pylint: disable=import-outside-toplevel
+  provenance = {"training": {"dataset": "digits", "epochs": None,
+                             "test_accuracy": None},
+                "search": {"space": "tiny32", "loss": "budget",
+                           "counted_cost": None, "metric": None}}
+  card = model_card.render("child", None, Counts(()), [], provenance, None)
+  assert "None" not in card
+  assert "Trained on digits." in card
+  assert "- Space: `tiny32`, loss `budget`, target none." in card
