@@ -34,6 +34,11 @@ def main(argv):
                         f"{lut.header.space!r}, which is not built in: pass "
                         "its JSON file as --space")
   space = builtin_spaces.space_from_argument(FLAGS.space or lut.header.space)
+  if space.padding != lut.header.padding:
+    # The networks are timed as the table's candidates were padded.
+    raise cli.UserError(f"space {space.name!r} pads strided convs "
+                        f"{space.padding}, {FLAGS.lut} was built "
+                        f"{lut.header.padding}: build a table for the space")
   import contextlib  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.lut import validate  # pylint: disable=g-import-not-at-top
   from fbnetv2_tf.errors import RunnerError  # pylint: disable=g-import-not-at-top

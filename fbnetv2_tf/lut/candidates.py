@@ -84,6 +84,12 @@ def candidate_model(key: LatencyKey, width_divisor: int, num_classes: int,
   return keras.Model(inputs, outputs, name=key_name(key))
 
 
+def has_hswish(key: LatencyKey) -> bool:
+  """Whether the block of ``key`` has an h-swish activation (the head, a
+  pool and a fully-connected layer, has none)."""
+  return key.op != HEAD_OP and ops.parse_op(key.op).activation == ops.HSWISH
+
+
 def key_name(key: LatencyKey) -> str:
   """A file-name-safe id: ``op_size_stride_cin_mid_cout``."""
   return (f"{key.op}_{key.input_size}_{key.stride}_{key.cin}_{key.mid}_"

@@ -26,6 +26,11 @@ def variant(padding: str = SYMMETRIC,
 def candidate_path(cache: str, key: LatencyKey, dtype: str,
                    padding: str = SYMMETRIC,
                    hswish: str = hswish_forms.FUSED) -> str:
+  """Where the candidate's file is cached. A block without h-swish is the
+  same graph in either form, so both forms share its file: a table built
+  in the other form reuses it instead of converting it again."""
+  if not candidates.has_hswish(key):
+    hswish = hswish_forms.FUSED
   return os.path.join(cache, f"{candidates.key_name(key)}"
                       f"{variant(padding, hswish)}.{dtype}.tflite")
 

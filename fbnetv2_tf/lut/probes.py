@@ -158,8 +158,7 @@ def measure_with_probes(runner: Runner, paths: dict[str, str],
   if not reference_us > 0:
     # A timer coarser than the reference block: no speed to scale by.
     raise RunnerError(f"the reference block timed {reference_us} us on this "
-                      "runner: its timer is too coarse to measure with probes "
-                      "(set fast_within to None to keep every trial)")
+                      "runner: its timer is too coarse to measure with probes")
   if speed.units_us is None:
     speed.units_us = reference_us
   factor = speed.units_us / reference_us

@@ -71,6 +71,19 @@ def test_a_same_padded_candidate_has_no_pad_layer():
   assert candidates.key_block(key, 4).padding == "symmetric"
 
 
+def test_a_block_without_hswish_has_one_file_for_both_forms():
+  relu = candidates.LatencyKey("ir_k3", 16, 2, 8, 24, 8)
+  head = candidates.LatencyKey("head", 1, 1, 8, 0, 10)
+  for key in (relu, head):
+    assert not candidates.has_hswish(key)
+    assert (convert.candidate_path("c", key, "int8", "same", "delegable")
+            == convert.candidate_path("c", key, "int8", "same", "fused"))
+  assert candidates.has_hswish(candidates.LatencyKey("ir_k3_sehsig_hs", 16,
+                                                     2, 8, 24, 8))
+  assert not candidates.has_hswish(candidates.LatencyKey("ir_k3_sehsig", 16, 2,
+                                                         8, 24, 8))
+
+
 def test_candidate_files_are_named_by_padding_and_hswish_form():
   key = candidates.LatencyKey("conv_k3_hs", 16, 2, 1, 0, 8)
   paths = {(padding, form): convert.candidate_path("c", key, "int8", padding,

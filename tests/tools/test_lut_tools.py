@@ -158,6 +158,11 @@ def test_validate_lut_reports_and_calibrates(space_file, cache, tmp_path):
   assert built.returncode == 0, built.stderr[-3000:]
   unknown = run_tool("validate_lut", f"--lut={out}")
   assert_one_line_error(unknown, "'micro'", "--space")
+  padded = tmp_path / "micro_same.json"
+  padded.write_text(json.dumps({**MICRO_SPACE, "padding": "same"}))
+  other_padding = run_tool("validate_lut", f"--lut={out}", f"--space={padded}")
+  assert_one_line_error(other_padding, "pads strided convs same",
+                        "built symmetric")
   result = run_tool("validate_lut", f"--lut={out}", f"--space={space_file}",
                     "--archs=4", "--calibrate", f"--work_dir={tmp_path}/nets",
                     timeout=900)
