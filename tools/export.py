@@ -2,8 +2,9 @@
 
 The model is a trained .keras file (--model, as fbnetv2-train writes it) or
 an architecture (--arch: zoo name, arch JSON or arch string) with optional
---weights. Each mode writes NAME.MODE.tflite (batch 1, fixed shape, with TFLite
-Metadata: labels, input normalization, tensor names) and NAME.MODE.json
+--weights. Each mode writes NAME.MODE.tflite (batch 1, fixed shape; with TFLite
+Metadata: labels, input normalization, tensor names, except int8 and qat
+files with --int8_io, whose inputs are not floats) and NAME.MODE.json
 with the deployment checks, printed as one line: LiteRT vs Keras, XNNPACK
 partitions, ops left in float, accuracy and top-1 agreement on --dataset's
 test split, latency on --runner (timed as fbnetv2-benchmark times a file,

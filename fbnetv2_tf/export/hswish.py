@@ -6,7 +6,7 @@ the usual ways, the TFLite converter folds it into one ``HARD_SWISH`` op.
 XNNPACK takes ``HARD_SWISH`` in float only, so in an int8 file every
 h-swish runs on LiteRT's builtin kernel and splits the graph into one
 XNNPACK partition more. Measured here (docs/benchmarks/export_table.md):
-FBNetV2-F4 int8 ran 2.5x slower than its fp32 file, in 35 partitions.
+FBNetV2-F4 int8 ran 2.2x slower than its fp32 file, in 35 partitions.
 
 ``delegable`` writes the same function as ``relu6(x + 3) * (x / 6)``: the
 converter does not fold it, and what remains is one ADD with a fused
