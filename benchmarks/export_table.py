@@ -93,13 +93,13 @@ def export_untrained(name, model, work_dir, modes, form="fused"):
     write_atomically(os.path.join(work_dir, f"{file_name(name, mode, form)}"
                                             ".tflite"), flatbuffer)
     check = parity.check_parity(model, flatbuffer)
+    partitions, undelegated = graph.xnnpack_split(flatbuffer)
     rows[mode] = {
         "bytes": len(flatbuffer), "convert_s": round(time.time() - start, 1),
         "max_abs_diff": check.max_abs_diff, "tolerance": check.tolerance,
         "parity_ok": check.ok, "ops": graph.op_counts(flatbuffer),
         "float_ops": len(graph.float_ops(flatbuffer)),
-        "xnnpack_partitions": graph.xnnpack_partitions(flatbuffer),
-        "undelegated_ops": graph.undelegated_ops(flatbuffer),
+        "xnnpack_partitions": partitions, "undelegated_ops": undelegated,
         "unfolded_batch_norms": graph.unfolded_batch_norms(flatbuffer),
         "dynamic_tensors": len(graph.dynamic_tensors(flatbuffer))}
   return rows

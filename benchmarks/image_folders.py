@@ -18,7 +18,7 @@ of a real encoding) and ``corrupt_garbage_*`` (random bytes) in turn, for
 the bad-file checks (``--bad_files``).
 
   python benchmarks/image_folders.py --format=jpeg --size=224 \
-      --max_train=2000 --max_test=500 --output=/tmp/fmnist224 [--corrupt=K]
+      --max_train=2000 --max_test=500 --output=out/fmnist224 [--corrupt=K]
 """
 
 from __future__ import annotations

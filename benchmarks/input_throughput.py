@@ -27,7 +27,7 @@ against the constant-fed one shows the two sharing the cores.
   python benchmarks/input_throughput.py [--big_step_batch=8]
       [--small_step_batch=64] [--big_steps=3] [--small_steps=20]
       [--resolution_sampling=all|one] [--big_step=search|weight]
-      [--work_dir=/tmp/input_throughput]
+      [--work_dir=out/input_throughput]
       [--json=benchmarks/results/input_throughput.json]
 
 The files are read from the page cache after they are written: this is
@@ -264,7 +264,7 @@ def main(argv=None) -> dict:
   parser.add_argument("--min_available_mb", type=float, default=1000,
                       help="kill a measurement when the machine's available "
                       "memory falls below this")
-  parser.add_argument("--work_dir", default="/tmp/input_throughput")
+  parser.add_argument("--work_dir", default="out/input_throughput")
   parser.add_argument("--json", default=os.path.join(
       ROOT, "benchmarks", "results", "input_throughput.json"))
   parser.add_argument("--one", default=None, help=argparse.SUPPRESS)

@@ -20,6 +20,7 @@ import numpy as np
 
 from fbnetv2_tf.export import graph, parity
 from fbnetv2_tf.export.hswish import INTEGER_MODES
+
 _EVAL_BATCH = 256
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import keras
 
-from fbnetv2_tf.specs.arch_spec import PADDINGS, SAME, SYMMETRIC  # noqa: F401  (the layers' padding names)
+# The layers' padding names, re-exported.
+from fbnetv2_tf.specs.arch_spec import (  # noqa: F401
+    PADDINGS, SAME, SYMMETRIC, check_padding)
 
 # BatchNorm settings of the reference PyTorch models (torch defaults:
 # momentum 0.1 there is 0.9 here, eps 1e-5).
@@ -52,15 +54,9 @@ def batch_norm(name: str) -> keras.layers.BatchNormalization:
 # kernels.
 
 
-def check_padding(padding: str) -> None:
-  if padding not in PADDINGS:
-    raise ValueError(f"unknown padding {padding!r}; known: "
-                     f"{', '.join(PADDINGS)}")
-
-
 def _pads_explicitly(kernel_size: int, strides: int, padding: str) -> bool:
   # At stride 1 Keras' "same" is already symmetric for odd kernels.
-  check_padding(padding)
+  check_padding(padding, "padding")
   return padding == SYMMETRIC and strides > 1 and kernel_size > 1
 
 
