@@ -110,14 +110,12 @@ def main(argv):
   from fbnetv2_tf.export import pipeline  # pylint: disable=g-import-not-at-top
   for model, keras_path, data, arch_string in _models():
     job = _job(data, FLAGS.model or FLAGS.arch, arch_string)
+    # A model built from --arch is kept beside its files as NAME.keras:
+    # the Keras model they were checked against.
     for report in pipeline.export_model(
-        model, job, keras_path, progress=lambda m: print(m, flush=True)):
+        model, job, keras_path, progress=lambda m: print(m, flush=True),
+        save_keras=keras_path is None):
       print(report.summary())
-    if keras_path is None:
-      # Beside the files: the Keras model built from --arch that they were
-      # checked against.
-      pipeline.save_keras_atomically(
-          model, os.path.join(FLAGS.output_dir, f"{model.name}.keras"))
 
 
 def run():

@@ -147,11 +147,13 @@ def forms_for(mode: str, hswish_layers: int, job: ExportJob
 
 def export_model(model: keras.Model, job: ExportJob,
                  keras_path: str | None = None,
-                 progress: Callable[[str], None] | None = None
-                 ) -> list[ExportReport]:
+                 progress: Callable[[str], None] | None = None,
+                 save_keras: bool = False) -> list[ExportReport]:
   """Exports ``model`` in every mode of ``job``; ``keras_path`` is the model
   saved as ``.keras``, which QAT loads in its own process (without one, a
-  copy is saved for it and removed).
+  copy is saved for it and removed). ``save_keras``: the model is also
+  written as ``NAME.keras`` beside the files (one built from an
+  architecture, which has no file of its own).
 
   Everything is made in a hidden folder inside ``output_dir`` and moved
   into place once every file has checked out, so an export that fails,
@@ -175,7 +177,7 @@ def export_model(model: keras.Model, job: ExportJob,
       with tempfile.TemporaryDirectory(
           dir=job.output_dir, prefix=f".{model.name}.export-") as stage:
         made = _export_into(stage, model, variants, layers, job, info,
-                            keras_path, runner, device, say)
+                            keras_path, save_keras, runner, device, say)
         _move_all(stage, made.files, job.output_dir)
     except BaseException:
       for folder in reversed(created):  # the deepest first
@@ -222,11 +224,16 @@ class _Made:
 
 
 def _export_into(stage: str, model, variants, layers: int, job: ExportJob,
-                 info, keras_path, runner, device, say) -> _Made:
+                 info, keras_path, save_keras, runner, device, say) -> _Made:
   """Every file of the export, made and checked in ``stage``."""
-  if "qat" in job.modes and keras_path is None:
-    keras_path = os.path.join(stage, f"{model.name}.keras")
-    save_keras_atomically(model, keras_path)
+  made = _Made([], [])
+  if save_keras or ("qat" in job.modes and keras_path is None):
+    # Saved once: the file kept beside the others is the one QAT loads.
+    staged = os.path.join(stage, f"{model.name}.keras")
+    save_keras_atomically(model, staged)
+    keras_path = keras_path or staged
+    if save_keras:
+      made.files.append(os.path.basename(staged))
   provenance = model_card.trace(job.source)
   candidates = {}  # (mode, form) -> a converted file in ``stage``
   for mode in _modes_converted(job):
@@ -249,7 +256,6 @@ def _export_into(stage: str, model, variants, layers: int, job: ExportJob,
                   if m == _FLOAT_MODE), default=None)
   evaluation = (checks.Evaluation(model, job.data, job.max_eval_images)
                 if job.data is not None else None)
-  made = _Made([], [])
   for mode in job.modes:
     forms = forms_for(mode, layers, job)
     form, chosen_by = _choose(mode, forms, layers, timings, job)

@@ -5,6 +5,7 @@ import json
 import os
 
 import keras
+import numpy as np
 import pytest
 
 from fbnetv2_tf.data import load_dataset
@@ -187,6 +188,19 @@ def test_an_export_that_fails_half_way_leaves_no_file(model, data, tmp_path,
   with pytest.raises(RuntimeError):
     _export(model, data, tmp_path / "kept", latency=None)
   assert os.listdir(tmp_path / "kept") == ["mine.txt"]
+
+
+def test_save_keras_keeps_the_model_beside_its_files(model, data, tmp_path):
+  job = pipeline.ExportJob(str(tmp_path), modes=("fp32",), latency=None)
+  pipeline.export_model(model, job, save_keras=True)
+  assert sorted(os.listdir(tmp_path)) == [
+      "forms.fp32.json", "forms.fp32.tflite", "forms.keras", "forms.labels.txt",
+      "forms.md"]
+  saved = keras.saving.load_model(tmp_path / "forms.keras", compile=False)
+  images = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 1)).astype(
+      "float32")
+  np.testing.assert_array_equal(saved.predict(images, verbose=0),
+                                model.predict(images, verbose=0))
 
 
 def test_a_folder_in_a_files_place_stops_the_export_before_any_move(
